@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything else is a step of
+# theirs that can also be run alone.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+BUILD := build
+BUILD_ASAN := build-asan
+BUILD_FUZZ := build-fuzz
+CMAKE_COMMON := -G Ninja -DKILN_TESTS=ON
+PYTEST := .venv/bin/python -m pytest
+
+.PHONY: run test setup build build-asan build-fuzz unit unit-asan fuzz e2e bench format clean
+
+run: setup build
+	./$(BUILD)/kiln serve --port $(PORT)
+
+test: setup build build-asan
+	$(MAKE) --no-print-directory unit unit-asan fuzz e2e
+
+setup:
+	@scripts/setup.sh
+
+# Release build: the binary users run, and what the e2e suite starts.
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# ASan + UBSan build of the unit tests.
+build-asan:
+	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+unit-asan:
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE no-asan
+
+# libFuzzer targets (clang from Debian), each run briefly on its seed corpus.
+build-fuzz:
+	@if [ -f tests/fuzz/targets.txt ]; then \
+	  CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DKILN_FUZZ=ON -DKILN_TESTS=OFF >/dev/null && cmake --build $(BUILD_FUZZ) -j $(JOBS); fi
+
+fuzz: build-fuzz
+	@if [ -f tests/fuzz/targets.txt ]; then tests/fuzz/run.sh $(BUILD_FUZZ); fi
+
+e2e: build
+	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then \
+	  KILN_BIN=$(CURDIR)/$(BUILD)/kiln $(PYTEST) tests/e2e; fi
+
+bench:
+	@cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DKILN_BENCH=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format-14 -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -1,0 +1,2 @@
+// Placeholder until the HTTP front-end issue lands.
+namespace kiln::api {}

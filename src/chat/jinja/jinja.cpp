@@ -1,0 +1,2 @@
+// Placeholder until the chat-template issue lands.
+namespace kiln::jinja {}

@@ -1,0 +1,43 @@
+// The engine: owns the scheduler, the KV cache and the model, and runs them on
+// its one thread. submit() may be called from any thread and returns at once;
+// the request's events then arrive on the returned stream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/events.h"
+#include "engine/request.h"
+
+namespace kiln::engine {
+
+// Live numbers for /metrics and /health.
+struct EngineStats {
+  int64_t queue_size = 0;         // admitted, waiting for their first step
+  int64_t batch_size = 0;         // sequences in the running batch
+  int64_t batch_max_tokens = 0;   // KV tokens reserved by the running batch
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_used = 0;
+  int64_t prefix_cache_hits = 0;
+  int64_t prefix_cache_misses = 0;
+  int64_t prefix_cache_blocks = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Enqueues a validated request. Never blocks on the model. The stream ends
+  // with one FinishedEvent per choice or with a FailedEvent.
+  virtual std::shared_ptr<EventStream> submit(GenerationRequest request) = 0;
+
+  virtual EngineStats stats() const = 0;
+
+  // False after a generation failure until a probe forward succeeds.
+  virtual bool healthy() = 0;
+
+  // Stops accepting work; running requests end with a FailedEvent.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace kiln::engine

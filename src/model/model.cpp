@@ -1,0 +1,2 @@
+// Placeholder until the model-files issue lands.
+namespace kiln::model {}

@@ -1,0 +1,2 @@
+// Placeholder until the sampling issue lands.
+namespace kiln::sampling {}

@@ -1,0 +1,2 @@
+// Placeholder until the tokenizer issue lands.
+namespace kiln::tokenizer {}
