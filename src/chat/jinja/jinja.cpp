@@ -1,2 +1,0 @@
-// Placeholder until the chat-template issue lands.
-namespace kiln::jinja {}
