@@ -5,6 +5,12 @@ tests/unit/model to compare against (an independent reader of the same bytes).
 Usage (from the repository root):
   .venv/bin/python scripts/make_model_expectations.py
 
+Also writes tests/data/models/hf_expected.json: for every hf-tiny-* directory
+(scripts/make_tiny_hf_models.py) what transformers reads from its configs and
+tokenizer files and what the safetensors package reads from its weights (dtype,
+shape, first values, sum per tensor), and tests/data/models/safetensors/
+dtypes.safetensors (one small tensor of every dtype) with its expectations.
+
 Reads tests/data/models/gguf/*.gguf, ../shared/data/goldens/models/*.gguf and
 the default Gemma 3 270M GGUF when present, and writes
 tests/data/models/gguf_expected.json (keyed by file name) and
@@ -107,7 +113,93 @@ def describe(path):
     }
 
 
+def describe_safetensors(path):
+    """Per tensor of one .safetensors file, as the safetensors package reads it."""
+    import torch
+    from safetensors import safe_open
+    out = {}
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        for name in f.keys():
+            t = f.get_tensor(name)
+            flat = t.reshape(-1)
+            as_f64 = flat.to(torch.float64) if flat.numel() else flat
+            out[name] = {
+                "dtype": str(f.get_slice(name).get_dtype()),
+                "shape": list(t.shape),
+                "first": [float(x) for x in as_f64[:4]],
+                "sum": float(as_f64.sum()) if flat.numel() else 0.0,
+            }
+    return {"metadata": meta, "tensors": out}
+
+
+def describe_hf_dir(d):
+    """What transformers and safetensors read from one tiny HF model directory."""
+    import transformers
+    cfg = transformers.AutoConfig.from_pretrained(d)
+    gen = transformers.GenerationConfig.from_pretrained(d)
+    tok = transformers.AutoTokenizer.from_pretrained(d)
+    files = sorted(p.name for p in d.glob("*.safetensors"))
+    tensors = {}
+    for name in files:
+        tensors.update(describe_safetensors(d / name)["tensors"])
+    c = cfg.to_dict()
+    head_dim = c.get("head_dim") or cfg.hidden_size // cfg.num_attention_heads
+    eos = gen.eos_token_id
+    return {
+        "architecture": cfg.architectures[0],
+        "config": {k: c.get(k) for k in (
+            "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+            "num_key_value_heads", "intermediate_size", "max_position_embeddings", "rms_norm_eps",
+            "rope_theta", "rope_local_base_freq", "sliding_window", "layer_types",
+            "tie_word_embeddings", "query_pre_attn_scalar", "partial_rotary_factor",
+            "original_max_position_embeddings")},
+        "rope_scaling": c.get("rope_scaling"),
+        "head_dim": head_dim,
+        "generation": {k: getattr(gen, k, None) for k in (
+            "do_sample", "temperature", "top_p", "top_k", "min_p", "repetition_penalty")},
+        "generation_eos": eos if isinstance(eos, list) else [eos],
+        "tokenizer": {
+            "bos_token": tok.bos_token, "bos_token_id": tok.bos_token_id,
+            "eos_token": tok.eos_token, "eos_token_id": tok.eos_token_id,
+            "pad_token_id": tok.pad_token_id, "vocab_size": len(tok),
+            "chat_template": tok.chat_template,
+        },
+        "shard_files": files,
+        "tensors": tensors,
+    }
+
+
+def write_dtype_fixture():
+    """A small .safetensors file with one tensor of every dtype torch can save."""
+    import torch
+    from safetensors.torch import save_file
+    g = torch.Generator().manual_seed(7)
+    base = torch.randn(2, 3, generator=g) * 4
+    tensors = {
+        "f32": base.clone(), "f16": base.to(torch.float16), "bf16": base.to(torch.bfloat16),
+        "f64": base.to(torch.float64), "i8": base.to(torch.int8), "i16": base.to(torch.int16),
+        "i32": base.to(torch.int32), "i64": base.to(torch.int64), "u8": base.abs().to(torch.uint8),
+        "bool": base > 0, "f8_e4m3": base.to(torch.float8_e4m3fn),
+        "f8_e5m2": base.to(torch.float8_e5m2), "scalar": torch.tensor(3.5),
+        "empty": torch.zeros(0, 4),
+    }
+    out = OUT / "safetensors"
+    out.mkdir(exist_ok=True)
+    save_file(tensors, str(out / "dtypes.safetensors"), metadata={"format": "pt", "note": "kiln"})
+    return describe_safetensors(out / "dtypes.safetensors")
+
+
 def main():
+    hf = {}
+    for d in sorted(OUT.glob("hf-tiny-*")):
+        print("reading", d.name, file=sys.stderr)
+        hf[d.name] = describe_hf_dir(d)
+    hf["safetensors/dtypes.safetensors"] = write_dtype_fixture()
+    with open(OUT / "hf_expected.json", "w") as f:
+        json.dump(hf, f, indent=1, sort_keys=True)
+        f.write("\n")
+
     files = {}
     for p in sorted((OUT / "gguf").glob("*.gguf")):
         files[p.name] = p
