@@ -1,58 +1,236 @@
-// Scalar placeholder kernels for F32/F16/BF16; the quantized formats and the
-// SIMD paths replace the insides of these functions, not their contract.
+// The matmul driver: quantizes the activations once per token, splits the
+// weight rows over the pool in whole 16-row panels (so no two threads write
+// the same 64-byte line of a y row, when y rows are 64-byte aligned), and
+// runs the panel kernels of the active instruction set (quant/format.h).
 #include "backend/cpu/matmul.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
-#include "backend/cpu/half.h"
+#include "backend/cpu/quant/act.h"
+#include "backend/cpu/quant/format.h"
+#include "backend/cpu/quant/pack.h"
 
 namespace kiln::backend::cpu {
+namespace {
 
-bool matmul_supports(DType dtype) {
-  return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16;
+using quant::ActKind;
+using quant::ActLayout;
+using quant::Format;
+using quant::kPanelRows;
+
+// Grow-only 64-byte aligned scratch, one per thread that needs it.
+class Scratch {
+ public:
+  ~Scratch() { std::free(data_); }
+  uint8_t* get(int64_t bytes) {
+    if (bytes > size_) {
+      std::free(data_);
+      size_ = (bytes + 63) & ~int64_t{63};
+      data_ = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(size_)));
+      if (data_ == nullptr) std::abort();  // out of memory
+    }
+    return data_;
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+Scratch& act_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+Scratch& panel_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+const Format& format_of(DType dtype) {
+  const Format* f = quant::find_format(dtype);
+  if (f == nullptr) std::abort();  // callers check matmul_supports() first
+  return *f;
+}
+
+int64_t n_blocks(const Format& f, int64_t cols) { return cols / f.block_size; }
+
+// Row r in the GGUF layout, whatever w's layout (buf: row_bytes scratch).
+const uint8_t* row_bytes_of(const WeightMatrix& w, const Format& f, int64_t r, uint8_t* buf) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t nb = n_blocks(f, w.cols);
+  if (w.layout == WeightLayout::kPanels) {
+    const int64_t full = w.rows / kPanelRows;
+    const int64_t pb = quant::panel_bytes(f, nb);
+    if (r < full * kPanelRows) {
+      quant::unpack_panel_row(f, base + r / kPanelRows * pb, static_cast<int>(r % kPanelRows), nb,
+                              buf);
+      return buf;
+    }
+    return base + full * pb + (r - full * kPanelRows) * nb * f.block_bytes;
+  }
+  return base + r * w.row_stride;
+}
+
+struct Acts {
+  quant::ActTile tile;
+  ActKind kind = ActKind::kF32;
+};
+
+// Quantizes x for f (in parallel for many tokens); float activations are used as given.
+Acts prepare_acts(const Format& f, const float* x, int64_t ldx, int64_t n, int64_t cols,
+                  quant::QuantizeActFn quantize, ThreadPool* pool) {
+  Acts a;
+  a.kind = f.act;
+  a.tile.f = x;
+  a.tile.ldf = ldx;
+  if (f.act == ActKind::kF32) return a;
+  a.tile.layout = quant::act_layout(f.act, cols);
+  uint8_t* buf = act_scratch().get(n * a.tile.layout.stride);
+  a.tile.base = buf;
+  const ActLayout l = a.tile.layout;
+  auto run = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) quantize(f.act, x + t * ldx, cols, buf + t * l.stride, l);
+  };
+  if (pool != nullptr && n >= 8 && pool->size() > 1) {
+    pool->parallel_for(n, run);
+  } else {
+    run(0, n);
+  }
+  return a;
+}
+
+quant::ActRow act_row(const Acts& a, int64_t t) {
+  if (a.kind == ActKind::kF32) {
+    quant::ActRow r;
+    r.f = a.tile.f + t * a.tile.ldf;
+    return r;
+  }
+  return quant::act_row(a.kind, a.tile.base + t * a.tile.layout.stride, a.tile.layout);
+}
+
+// Rows [r0, r1) with the scalar dot products.
+void scalar_rows(const WeightMatrix& w, const Format& f, const Acts& a, int64_t n, float* y,
+                 int64_t ldy, int64_t r0, int64_t r1) {
+  uint8_t* buf = panel_scratch().get(n_blocks(f, w.cols) * f.block_bytes);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = row_bytes_of(w, f, r, buf);
+    for (int64_t t = 0; t < n; ++t) y[t * ldy + r] = f.dot(row, act_row(a, t), w.cols);
+  }
+}
+
+// Panels [p0, p1) with the SIMD kernels.
+void simd_panels(const WeightMatrix& w, const Format& f, const quant::SimdKernels& k, const Acts& a,
+                 int64_t n, float* y, int64_t ldy, int64_t p0, int64_t p1) {
+  const int64_t nb = n_blocks(f, w.cols);
+  const int64_t pb = quant::panel_bytes(f, nb);
+  const int64_t full = w.rows / kPanelRows;
+  const int tail = static_cast<int>(w.rows % kPanelRows);
+  const quant::PanelKernel kernel = n == 1 ? k.gemv : k.gemm;
+  const int nt = static_cast<int>(n);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  if (w.layout == WeightLayout::kPanels) {
+    const int64_t end = std::min(p1, full);
+    if (p0 < end)
+      kernel(base + p0 * pb, pb, static_cast<int>(end - p0), nb, a.tile, nt, y + kPanelRows * p0,
+             ldy, kPanelRows);
+    if (p1 > full) {  // the tail rows, stored row-major after the panels
+      uint8_t* scratch = panel_scratch().get(pb);
+      quant::pack_panel(f, base + full * pb, nb * f.block_bytes, tail, nb, scratch);
+      kernel(scratch, pb, 1, nb, a.tile, nt, y + kPanelRows * full, ldy, tail);
+    }
+    return;
+  }
+  // Row-major weights: repack a few panels at a time into scratch (L2-sized).
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(4, (256 << 10) / pb));
+  uint8_t* scratch = panel_scratch().get(chunk * pb);
+  for (int64_t p = p0; p < p1; p += chunk) {
+    const int64_t c = std::min(chunk, p1 - p);
+    int valid = kPanelRows;
+    for (int64_t i = 0; i < c; ++i) {
+      const int64_t r = (p + i) * kPanelRows;
+      valid = static_cast<int>(std::min<int64_t>(kPanelRows, w.rows - r));
+      quant::pack_panel(f, base + r * w.row_stride, w.row_stride, valid, nb, scratch + i * pb);
+    }
+    kernel(scratch, pb, static_cast<int>(c), nb, a.tile, nt, y + kPanelRows * p, ldy, valid);
+  }
+}
+
+}  // namespace
+
+bool matmul_supports(DType dtype) { return quant::find_format(dtype) != nullptr; }
+
+int64_t packed_weight_bytes(const WeightMatrix& w) { return w.rows * row_bytes(w.dtype, w.cols); }
+
+WeightMatrix pack_weights(const WeightMatrix& w, void* dst, ThreadPool* pool) {
+  const Format& f = format_of(w.dtype);
+  const int64_t nb = n_blocks(f, w.cols);
+  const int64_t rb = nb * f.block_bytes;
+  const int64_t pb = quant::panel_bytes(f, nb);
+  const int64_t full = w.rows / kPanelRows;
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  auto* out = static_cast<uint8_t*>(dst);
+  const bool in_place = src == out;
+  auto pack_range = [&](int64_t p0, int64_t p1) {
+    uint8_t* tmp = in_place ? panel_scratch().get(pb) : nullptr;
+    for (int64_t p = p0; p < p1; ++p) {
+      uint8_t* target = out + p * pb;
+      quant::pack_panel(f, src + p * kPanelRows * w.row_stride, w.row_stride, kPanelRows, nb,
+                        in_place ? tmp : target);
+      if (in_place) std::memcpy(target, tmp, static_cast<size_t>(pb));
+    }
+  };
+  if (pool != nullptr) {
+    pool->parallel_for(full, pack_range);
+  } else {
+    pack_range(0, full);
+  }
+  // Tail rows stay row-major (tightly packed) after the panels.
+  for (int64_t r = full * kPanelRows; r < w.rows; ++r)
+    std::memmove(out + full * pb + (r - full * kPanelRows) * rb, src + r * w.row_stride,
+                 static_cast<size_t>(rb));
+  WeightMatrix packed = w;
+  packed.data = dst;
+  packed.row_stride = rb;
+  packed.layout = WeightLayout::kPanels;
+  return packed;
 }
 
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
-  const auto* row = static_cast<const uint8_t*>(w.data) + r * w.row_stride;
-  switch (w.dtype) {
-    case DType::kF32:
-      for (int64_t k = 0; k < w.cols; ++k) out[k] = reinterpret_cast<const float*>(row)[k];
-      return;
-    case DType::kF16:
-      for (int64_t k = 0; k < w.cols; ++k)
-        out[k] = f16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
-      return;
-    case DType::kBF16:
-      for (int64_t k = 0; k < w.cols; ++k)
-        out[k] = bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
-      return;
-    default:
-      std::abort();  // callers check matmul_supports() first
-  }
+  const Format& f = format_of(w.dtype);
+  std::vector<uint8_t> buf(static_cast<size_t>(n_blocks(f, w.cols) * f.block_bytes));
+  f.dequantize(row_bytes_of(w, f, r, buf.data()), out, w.cols);
 }
 
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t ldx, int64_t n_tokens,
                       float* y, int64_t ldy) {
-  std::vector<float> row(static_cast<size_t>(w.cols));
-  for (int64_t r = 0; r < w.rows; ++r) {
-    dequantize_row(w, r, row.data());
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const float* xt = x + t * ldx;
-      float acc = 0.0f;
-      for (int64_t k = 0; k < w.cols; ++k) acc += row[static_cast<size_t>(k)] * xt[k];
-      y[t * ldy + r] = acc;
-    }
-  }
+  const Format& f = format_of(w.dtype);
+  const Acts a = prepare_acts(f, x, ldx, n_tokens, w.cols, &quant::quantize_act_ref, nullptr);
+  scalar_rows(w, f, a, n_tokens, y, ldy, 0, w.rows);
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool) {
-  pool.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
-    WeightMatrix part = w;
-    part.rows = r1 - r0;
-    part.data = static_cast<const uint8_t*>(w.data) + r0 * w.row_stride;
-    matmul_reference(part, x, ldx, n_tokens, y + r0, ldy);
+  if (n_tokens <= 0 || w.rows <= 0) return;
+  const Format& f = format_of(w.dtype);
+  const quant::KernelIsa isa = quant::active_kernel_isa();
+  const Acts a = prepare_acts(f, x, ldx, n_tokens, w.cols, quant::act_quantizer(isa), &pool);
+  const quant::SimdKernels* k = quant::simd_kernels(w.dtype, isa);
+  if (k == nullptr) {
+    pool.parallel_for(
+        w.rows, [&](int64_t r0, int64_t r1) { scalar_rows(w, f, a, n_tokens, y, ldy, r0, r1); });
+    return;
+  }
+  // Whole units of gemm_panels panels per thread, contiguous.
+  const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;
+  const int64_t unit = k->gemm_panels;
+  const int64_t n_units = (n_panels + unit - 1) / unit;
+  pool.run([&](int index, int count) {
+    const int64_t p0 = n_units * index / count * unit;
+    const int64_t p1 = std::min(n_panels, n_units * (index + 1) / count * unit);
+    if (p0 < p1) simd_panels(w, f, *k, a, n_tokens, y, ldy, p0, p1);
   });
 }
 

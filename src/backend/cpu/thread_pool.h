@@ -1,13 +1,19 @@
 // The compute workers: a fixed pool used by the engine thread inside a forward
 // pass. Sized to the cores (the calling thread is worker 0, so a pool of N
-// threads starts N-1 OS threads). Idle workers sleep on a condition variable;
-// they spin only briefly right after a job, when the next one usually follows
-// within microseconds (decode steps issue one job per matrix product).
+// threads starts N-1 OS threads).
+//
+// Dispatch is built for many small jobs (a decode step issues one per matrix
+// product, microseconds apart): a job is published with one atomic counter,
+// and a worker that just finished one spins on that counter for up to
+// kSpinMicros before it goes to sleep on a condition variable, so back-to-back
+// jobs start without a wake-up syscall while an idle pool costs no CPU. The
+// caller runs its own share and then spins until the workers are done.
 //
 // Thread safety: run() may be called from one thread at a time (the engine
 // thread). Jobs must not call run() recursively.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -19,6 +25,9 @@ namespace kiln::backend::cpu {
 
 class ThreadPool {
  public:
+  // How long a worker polls for the next job before sleeping.
+  static constexpr int kSpinMicros = 200;
+
   // n_threads <= 0 means "one per core".
   explicit ThreadPool(int n_threads = 0);
   ~ThreadPool();
@@ -41,13 +50,15 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  // Published by run(): job_ is written before generation_ is incremented
+  // and read after a worker sees the new generation.
+  const std::function<void(int, int)>* job_ = nullptr;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};   // workers still running the current job
+  std::atomic<int> sleepers_{0};  // workers (about to be) waiting on wake_
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;  // only for sleeping and waking
   std::condition_variable wake_;
-  std::condition_variable done_;
-  const std::function<void(int, int)>* job_ = nullptr;  // guarded by mu_
-  uint64_t generation_ = 0;                              // guarded by mu_
-  int pending_ = 0;                                      // guarded by mu_
-  bool stop_ = false;                                    // guarded by mu_
 };
 
 }  // namespace kiln::backend::cpu

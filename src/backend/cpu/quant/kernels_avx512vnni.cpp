@@ -1,0 +1,21 @@
+// AVX-512 + VNNI panel kernels: one vpdpbusd per 4-element dot step.
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "backend/cpu/quant/kernel_types.h"
+#include "backend/cpu/quant/simd_x86.h"
+// clang-format off
+#include "backend/cpu/quant/kernels_x86.inc"
+// clang-format on
+
+namespace kiln::backend::quant {
+
+IsaKernels avx512vnni_kernels() {
+  using Set = KernelSet<V512<true>, 2, 2, 4, 4, 6>;
+  return IsaKernels{&Set::get, &quantize_act<V512<true>>};
+}
+
+}  // namespace kiln::backend::quant
