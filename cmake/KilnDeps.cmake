@@ -2,6 +2,7 @@
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)                 # Asio + Beast (header-only)
 find_package(nlohmann_json 3.11 REQUIRED)
+find_package(hwy REQUIRED)                       # Highway: per-ISA SIMD kernels (backend/cpu)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)

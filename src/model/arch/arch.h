@@ -61,7 +61,7 @@ struct StepInputs {
   bool gelu_f16_table;
   backend::cpu::ThreadPool* pool;
   KvCache* kv;
-  std::vector<int64_t> pos;                            // per token
+  std::vector<int64_t> pos;                           // per token
   std::vector<backend::cpu::AttentionQuery> queries;  // per token: pos + block table
 };
 
@@ -70,8 +70,8 @@ class Step {
   Step(StepInputs inputs, Workspace& ws, int64_t n_tokens);
 
   int64_t n_tokens() const { return n_; }
-  float* x() { return ws_.x.data(); }    // the residual stream, [n][n_embd]
-  float* h() { return ws_.h.data(); }    // scratch [n][n_embd]
+  float* x() { return ws_.x.data(); }      // the residual stream, [n][n_embd]
+  float* h() { return ws_.h.data(); }      // scratch [n][n_embd]
   float* tmp() { return ws_.tmp.data(); }  // scratch [n][n_embd]
 
   // y = rms_norm(x) * w over every token's n_embd values (y may be x).

@@ -15,7 +15,8 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 class Binder {
  public:
-  explicit Binder(const ModelDescription& m) : m_(m), offset_(static_cast<float>(m.hparams.norm_weight_offset)) {}
+  explicit Binder(const ModelDescription& m)
+      : m_(m), offset_(static_cast<float>(m.hparams.norm_weight_offset)) {}
 
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
     const Tensor* t = find(name, {rows, cols});
@@ -25,7 +26,10 @@ class Binder {
            ", which the CPU matmul cannot compute");
       return {};
     }
-    return {.dtype = t->dtype, .rows = rows, .cols = cols, .data = t->data,
+    return {.dtype = t->dtype,
+            .rows = rows,
+            .cols = cols,
+            .data = t->data,
             .row_stride = backend::row_bytes(t->dtype, cols)};
   }
 
@@ -39,7 +43,10 @@ class Binder {
       return {};
     }
     std::vector<float> out(static_cast<size_t>(n));
-    const WeightMatrix row{.dtype = t->dtype, .rows = 1, .cols = n, .data = t->data,
+    const WeightMatrix row{.dtype = t->dtype,
+                           .rows = 1,
+                           .cols = n,
+                           .data = t->data,
                            .row_stride = backend::row_bytes(t->dtype, n)};
     backend::cpu::dequantize_row(row, 0, out.data());
     if (is_norm && offset_ != 0.0f)
