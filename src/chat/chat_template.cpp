@@ -110,8 +110,10 @@ jinja::Expected<std::string> ChatTemplate::apply(const RenderInputs& in, bool wi
   jinja::Context ctx;
   // transformers: template_kwargs = {**special_tokens_map, **kwargs}, then the
   // fixed variables; later set() calls win (the engine keeps the last value).
-  if (options_.bos_token) ctx.set("bos_token", jinja::Value::borrowed(*options_.bos_token));
-  if (options_.eos_token) ctx.set("eos_token", jinja::Value::borrowed(*options_.eos_token));
+  const auto& bos = in.bos_token ? *in.bos_token : options_.bos_token;
+  const auto& eos = in.eos_token ? *in.eos_token : options_.eos_token;
+  if (bos) ctx.set("bos_token", jinja::Value::borrowed(*bos));
+  if (eos) ctx.set("eos_token", jinja::Value::borrowed(*eos));
   if (in.extra != nullptr && in.extra->is_object()) {
     for (auto it = in.extra->begin(); it != in.extra->end(); ++it) {
       if (it.key() == "documents") continue;

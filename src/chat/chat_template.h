@@ -42,6 +42,9 @@ struct RenderInputs {
                                     // they override bos_token/eos_token
   bool add_generation_prompt = false;
   std::optional<std::tm> now;  // frozen clock for strftime_now (naive local time)
+  // Per-render special tokens replacing ChatTemplateOptions' (outer set);
+  // an inner nullopt leaves the variable undefined.
+  std::optional<std::optional<std::string>> bos_token, eos_token;
 };
 
 struct ChatTemplateOptions {

@@ -1,0 +1,1 @@
+kiln_fuzz_target(fuzz_chat_template SOURCES chat_template_fuzz.cpp DEPS kiln_chat)
