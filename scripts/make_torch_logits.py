@@ -84,7 +84,7 @@ def logits_of(model, ids):
 def model_goldens(model_dir):
     name = model_dir.name
     cfg = AutoConfig.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32,
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
                                                  attn_implementation="eager")
     model.eval()
     n_vocab = model.config.vocab_size
@@ -96,7 +96,7 @@ def model_goldens(model_dir):
     for variant, dtype in variants.items():
         m = model
         if dtype is not None:
-            m = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32,
+            m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
                                                      attn_implementation="eager")
             with torch.no_grad():
                 for p in m.parameters():

@@ -143,12 +143,12 @@ util::Result<std::unique_ptr<Model>> Model::create(
   impl->rope_local = cpu::Rope(*local);
   for (bool swa : hp.layer_is_swa) impl->has_local_layers |= swa;
 
-  auto weights = arch::bind_weights(m);
+  impl->pool = std::make_unique<cpu::ThreadPool>(options.n_threads);
+  auto weights = arch::bind_weights(m, options.pack_weights ? impl->pool.get() : nullptr);
   if (!weights) return util::make_error(weights.message());
   impl->weights = std::move(weights).value();
   impl->desc = std::move(description);
   impl->options = options;
-  impl->pool = std::make_unique<cpu::ThreadPool>(options.n_threads);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

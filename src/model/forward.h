@@ -72,6 +72,9 @@ struct ModelOptions {
   // Compute GELU as llama.cpp's CPU backend does (f16 input, f16 table), to
   // reproduce its numbers; the default is the exact tanh formula.
   bool gelu_f16_table = false;
+  // Copy the weight matrices into matmul's panel layout at load (faster
+  // products; the copy costs the matrices' size in memory).
+  bool pack_weights = true;
 };
 
 class Model {

@@ -213,7 +213,9 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace kiln::backend::cpu {
 
-const Kernels* simd_kernels(Isa isa) {
+namespace {
+
+const Kernels* detect(Isa isa) {
   const int64_t supported = hwy::SupportedTargets();
   switch (isa) {
     case Isa::kAvx512:
@@ -230,6 +232,14 @@ const Kernels* simd_kernels(Isa isa) {
       return nullptr;
   }
   return nullptr;
+}
+
+}  // namespace
+
+const Kernels* simd_kernels(Isa isa) {
+  // CPU detection (cpuid) costs microseconds: once per ISA, not per call.
+  static const Kernels* const tables[] = {nullptr, detect(Isa::kAvx2), detect(Isa::kAvx512)};
+  return tables[static_cast<int>(isa)];
 }
 
 }  // namespace kiln::backend::cpu

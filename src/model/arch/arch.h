@@ -35,15 +35,21 @@ struct LayerWeights {
 };
 
 struct Weights {
-  WeightMatrix token_embd;
-  WeightMatrix output;  // token_embd when the embeddings are tied
+  WeightMatrix token_embd;  // row-major, as mapped: read a row at a time by embed()
+  WeightMatrix output;      // a copy of token_embd when the embeddings are tied
   std::vector<float> output_norm;
   std::vector<LayerWeights> layers;
+  // Owned copies of the matrices in matmul's panel layout (pack_weights()).
+  std::vector<std::unique_ptr<uint8_t[], void (*)(void*)>> packed;
 };
 
 // Binds every tensor the hyper-parameters call for, checking presence,
-// shapes and types; messages name the tensor.
-util::Result<Weights> bind_weights(const ModelDescription& model);
+// shapes and types; messages name the tensor. With pool, every matrix is
+// then copied into the panel layout the matmul kernels read fastest (the
+// mapped file's pages are no longer needed after load, except the
+// embedding rows).
+util::Result<Weights> bind_weights(const ModelDescription& model,
+                                   backend::cpu::ThreadPool* pack_pool);
 
 // Scratch memory of one forward call, kept by the model between calls.
 struct Workspace {

@@ -1,5 +1,6 @@
 // Binds a description's tensors to the forward pass: matrices stay where the
 // loader mapped them; norm vectors and biases (small) become float32 copies.
+#include <cstdlib>
 #include <string>
 
 #include "model/arch/arch.h"
@@ -95,9 +96,20 @@ class Binder {
   util::Status status_;
 };
 
+// Replaces w by a packed copy owned by weights.packed.
+void pack(WeightMatrix& w, Weights& weights, backend::cpu::ThreadPool* pool) {
+  if (w.data == nullptr) return;
+  const auto bytes = static_cast<size_t>(backend::cpu::packed_weight_bytes(w));
+  // aligned_alloc wants a multiple of the alignment.
+  void* dst = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (dst == nullptr) std::abort();  // out of memory while loading
+  weights.packed.emplace_back(static_cast<uint8_t*>(dst), std::free);
+  w = backend::cpu::pack_weights(w, dst, pool);
+}
+
 }  // namespace
 
-util::Result<Weights> bind_weights(const ModelDescription& m) {
+util::Result<Weights> bind_weights(const ModelDescription& m, backend::cpu::ThreadPool* pack_pool) {
   const HyperParams& hp = m.hparams;
   const int64_t E = hp.n_embd, F = hp.n_ff;
   const int64_t Dq = hp.n_head * hp.head_dim, Dk = hp.n_head_kv * hp.head_dim;
@@ -138,6 +150,12 @@ util::Result<Weights> bind_weights(const ModelDescription& m) {
     l.down = b.linear(p + "ffn_down", E, F, hp.mlp_bias);
   }
   if (!b.status()) return util::make_error(b.status().message());
+  if (pack_pool != nullptr) {
+    pack(w.output, w, pack_pool);
+    for (LayerWeights& l : w.layers)
+      for (Linear* lin : {&l.q, &l.k, &l.v, &l.qkv, &l.o, &l.gate, &l.up, &l.gate_up, &l.down})
+        pack(lin->w, w, pack_pool);
+  }
   return w;
 }
 
