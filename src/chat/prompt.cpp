@@ -107,7 +107,9 @@ ChatPromptResult build_chat_prompt(const ChatTemplate& tmpl, const ChatPromptReq
 
   // §5.4: continue a final assistant message: cut right after the last
   // occurrence of its content, then drop trailing whitespace.
-  if (!messages.empty() && messages.back()["role"] == "assistant") {
+  // An empty assistant message (a pure tool call) has nothing to continue.
+  if (!messages.empty() && messages.back()["role"] == "assistant" &&
+      !messages.back()["content"].get_ref<const std::string&>().empty()) {
     const std::string& content = messages.back()["content"].get_ref<const std::string&>();
     size_t at = prompt.text.rfind(content);
     if (at != std::string::npos) {

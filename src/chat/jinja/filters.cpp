@@ -626,9 +626,30 @@ Value Interp::apply_filter(int id, const Value& v, Args& a) {
       auto p = bind_args(a, fname, {"reverse", "case_sensitive", "attribute"});
       bool cs = truthy_arg(p[1], false);
       std::vector<Value> items = iterate(v), keys;
+      // attribute="a,b" sorts by a tuple of attributes (make_multi_attrgetter).
+      std::vector<std::string> attrs;
+      if (p[2] && p[2]->is_string()) {
+        std::string all(p[2]->str());
+        for (size_t start = 0;;) {
+          size_t comma = all.find(',', start);
+          attrs.push_back(
+              all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
       for (const Value& item : items) {
-        Value k = attribute_of(*this, item, p[2]);
-        keys.push_back(cs ? k : ignore_case(k));
+        if (attrs.size() > 1) {
+          std::vector<Value> parts;
+          for (const auto& at : attrs) {
+            Value k = get_attribute(*this, item, at);
+            parts.push_back(cs ? k : ignore_case(k));
+          }
+          keys.push_back(make_list(std::move(parts), ListKind::kList));
+        } else {
+          Value k = attribute_of(*this, item, p[2]);
+          keys.push_back(cs ? k : ignore_case(k));
+        }
       }
       return make_list(sorted_by(*this, std::move(items), keys, truthy_arg(p[0], false)));
     }

@@ -64,7 +64,6 @@ Value split(std::string_view s, const Value* sep, int64_t maxsplit, bool from_ri
       } else {
         size_t first_kept = words.size() - static_cast<size_t>(maxsplit);
         std::string_view rest = s.substr(0, words[first_kept - 1].second);
-        rest = py_strip(rest, true, false);
         parts.push_back(Value::string(std::string(rest)));
         for (size_t w = first_kept; w < words.size(); ++w)
           parts.push_back(Value::string(
