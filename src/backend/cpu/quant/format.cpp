@@ -165,8 +165,9 @@ bool cpu_has(KernelIsa isa) {
       return avx2;
     case KernelIsa::kAvx512:
       return avx512;
-    case KernelIsa::kAvx512Vnni:
-      return avx512 && __builtin_cpu_supports("avx512vnni");
+    case KernelIsa::kAvx512Vnni:  // Ice Lake class
+      return avx512 && __builtin_cpu_supports("avx512vnni") &&
+             __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bitalg");
   }
   return false;
 #else

@@ -48,6 +48,8 @@ struct Segment {
 
 inline constexpr int kMaxSegments = 5;
 
+// kAvx512: F, BW, VL, DQ (Skylake-X). kAvx512Vnni: plus VNNI, VBMI and BITALG
+// (Ice Lake and later, Zen 4).
 enum class KernelIsa : uint8_t { kScalar, kAvx2, kAvx512, kAvx512Vnni };
 inline constexpr int kNumKernelIsas = 4;
 

@@ -1,5 +1,8 @@
-// AVX-512 + VNNI panel kernels: one vpdpbusd per 4-element dot step.
-// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni.
+// AVX-512 panel kernels for Ice Lake-class CPUs: one vpdpbusd (VNNI) per
+// 4-element dot step, vpshufbitqmb (BITALG) for Q5 high bits. Compiled with
+// -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512vbmi
+// -mavx512bitalg. (A CPU with VNNI but without BITALG, e.g. Cascade Lake,
+// runs the kernels_avx512.cpp variant.)
 #include <immintrin.h>
 
 #include <cstdint>

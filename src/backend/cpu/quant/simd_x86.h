@@ -35,6 +35,9 @@ struct V512 {
   // dpbusd accumulates in place (latency ~5 per step), so kernels split sums
   // over several registers; maddubs+madd chains only through the add.
   static constexpr bool kChainedDot = kVnni;
+  // The VNNI variant targets Ice Lake-class CPUs (VNNI, VBMI, BITALG): it may
+  // use vpshufbitqmb to gather bits.
+  static constexpr bool kBitShuffle = kVnni;
 
   static I zero() { return _mm512_setzero_si512(); }
   // Shifts of 16-bit lanes by a count known only after unrolling; n < 0
@@ -48,6 +51,7 @@ struct V512 {
   static I load(const uint8_t* p) { return _mm512_loadu_si512(p); }
   static I bcast32(const void* p) { return _mm512_set1_epi32(load_i32(p)); }
   static I set1(int32_t v) { return _mm512_set1_epi32(v); }
+  static I set1_64(int64_t v) { return _mm512_set1_epi64(v); }
   // Dwords a, b, c, d repeated (lanes 0..3, 4..7, ...).
   static I rep4(int32_t a, int32_t b, int32_t c, int32_t d) {
     return _mm512_set4_epi32(d, c, b, a);
@@ -80,6 +84,13 @@ struct V512 {
   static I mullo(I a, I b) { return _mm512_mullo_epi32(a, b); }
   static I madd16(I a, I b) { return _mm512_madd_epi16(a, b); }
   static I shuffle8(I a, I idx) { return _mm512_shuffle_epi8(a, idx); }
+#if defined(__AVX512BITALG__)
+  // u + 0x10 in every byte whose bit, picked from its qword of bits by the
+  // index in ctl, is set.
+  static I add_0x10_where_bit(I u, I bits, I ctl) {
+    return _mm512_mask_add_epi8(u, _mm512_bitshuffle_epi64_mask(bits, ctl), u, set1_8(0x10));
+  }
+#endif
   // 0x10 in every byte of a where (a & pattern) != 0.
   static I bits_to_0x10(I a, I pattern) {
     return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(a, pattern), set1_8(0x10));
@@ -151,6 +162,7 @@ struct VAvx2 {
   };
   static constexpr int kS8Bias = 0;
   static constexpr bool kChainedDot = false;
+  static constexpr bool kBitShuffle = false;
 
   static I mk(__m256i v) { return {v, v}; }
   static I shift16(I x, int n) {
