@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "tokenizer/unicode.h"
@@ -50,31 +52,42 @@ bool is_composition_second(const utf8proc_property_t* p) {
   return p->comb_index != UINT16_MAX && p->comb_index >= 0x8000;
 }
 
+// Code points whose normalization the reference does not know (its tables
+// are older than utf8proc's): they stay as they are, as starters.
+struct CodeRange {
+  char32_t lo, hi;
+};
+constexpr CodeRange kReferenceUnknown[] = {
+#include "tokenizer/unicode_hf_exceptions.inc"
+};
+
+bool reference_unknown(char32_t cp) {
+  const auto* end = std::end(kReferenceUnknown);
+  const auto* it = std::upper_bound(std::begin(kReferenceUnknown), end, cp,
+                                    [](char32_t c, const CodeRange& r) { return c < r.lo; });
+  return it != std::begin(kReferenceUnknown) && cp <= (it - 1)->hi;
+}
+
+uint8_t combining_class(char32_t cp) {
+  if (cp < 0x300 || reference_unknown(cp)) return 0;
+  return uint8_t(utf8proc_get_property(utf8proc_int32_t(cp))->combining_class);
+}
+
 class UnicodeNormalizer final : public Normalizer {
  public:
-  explicit UnicodeNormalizer(UnicodeForm form) : form_(form) {
-    options_ = UTF8PROC_STABLE;
-    switch (form) {
-      case UnicodeForm::kNfc:
-        options_ |= UTF8PROC_COMPOSE;
-        break;
-      case UnicodeForm::kNfd:
-        options_ |= UTF8PROC_DECOMPOSE;
-        break;
-      case UnicodeForm::kNfkc:
-        options_ |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-        break;
-      case UnicodeForm::kNfkd:
-        options_ |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-        break;
-    }
-  }
+  explicit UnicodeNormalizer(UnicodeForm form)
+      : compat_(form == UnicodeForm::kNfkc || form == UnicodeForm::kNfkd),
+        compose_(form == UnicodeForm::kNfc || form == UnicodeForm::kNfkc) {}
 
-  // Normalization only ever rearranges text between "safe" boundaries: a
-  // boundary sits before a character whose decomposition starts with a
-  // starter that cannot compose with what precedes it. Chunks made only of
-  // characters the form leaves alone are copied; the others go through
-  // utf8proc, and their output is aligned to the whole chunk.
+  // Normalization only rearranges text between "safe" boundaries: a boundary
+  // sits before a character whose decomposition starts with a starter that
+  // cannot compose with what precedes it. Chunks made only of characters the
+  // form leaves alone are copied; the others are decomposed, reordered and
+  // (NFC/NFKC) recomposed character by character, so that every output
+  // character keeps the input range of the character it came from, as the
+  // reference aligns them: decomposed parts share their source's range, a
+  // composed character takes its starter's range, and the characters
+  // absorbed into it vanish from the alignment.
   void normalize(NormStr& s, NormStr& scratch, bool track) const override {
     const std::string& t = s.text;
     size_t i = 0;
@@ -95,31 +108,41 @@ class UnicodeNormalizer final : public Normalizer {
         dirty = false;
       }
       dirty |= !inert;
-      i += len;
+      i += size_t(len);
     }
     flush(s, chunk, t.size(), dirty, scratch, track);
     std::swap(s, scratch);
   }
 
  private:
-  bool compat() const { return form_ == UnicodeForm::kNfkc || form_ == UnicodeForm::kNfkd; }
+  struct Unit {
+    char32_t cp;
+    int32_t change;
+    uint8_t ccc;
+  };
+
+  utf8proc_option_t decompose_options() const {
+    return utf8proc_option_t(UTF8PROC_DECOMPOSE | (compat_ ? UTF8PROC_COMPAT : 0));
+  }
 
   void classify(char32_t cp, bool* inert, bool* boundary) const {
     const utf8proc_property_t* p = utf8proc_get_property(utf8proc_int32_t(cp));
     const bool has_decomposition = p->decomp_seqindex != UINT16_MAX;
     const bool starter = p->combining_class == 0 && !is_composition_second(p);
     *inert = starter && !has_decomposition && !is_hangul(cp) && !p->comp_exclusion;
+    if (!*inert && reference_unknown(cp)) {
+      *inert = *boundary = true;
+      return;
+    }
     if (!starter) {
       *boundary = false;
     } else if (!has_decomposition) {
       *boundary = !(cp >= 0x1160 && cp <= 0x11FF);  // Hangul V/T jamo compose backwards
     } else {
-      utf8proc_int32_t first[8];
+      utf8proc_int32_t first[32];
       int last_boundclass = 0;
-      const auto n = utf8proc_decompose_char(
-          utf8proc_int32_t(cp), first, 8,
-          utf8proc_option_t(UTF8PROC_DECOMPOSE | (compat() ? UTF8PROC_COMPAT : 0)),
-          &last_boundclass);
+      const auto n = utf8proc_decompose_char(utf8proc_int32_t(cp), first, 32, decompose_options(),
+                                             &last_boundclass);
       if (n <= 0) {
         *boundary = false;
       } else {
@@ -129,40 +152,101 @@ class UnicodeNormalizer final : public Normalizer {
     }
   }
 
+  static char32_t compose_pair(char32_t a, char32_t b) {
+    utf8proc_int32_t buf[2] = {utf8proc_int32_t(a), utf8proc_int32_t(b)};
+    const auto n =
+        utf8proc_normalize_utf32(buf, 2, utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    return n == 1 ? char32_t(buf[0]) : 0;
+  }
+
   void flush(const NormStr& s, size_t begin, size_t end, bool dirty, NormStr& out,
              bool track) const {
     if (begin >= end) return;
-    const std::string_view src(s.text.data() + begin, end - begin);
     if (!dirty) {
-      out.text.append(src);
+      out.text.append(s.text, begin, end - begin);
       if (track) out.align.insert(out.align.end(), s.align.begin() + begin, s.align.begin() + end);
       return;
     }
-    thread_local std::vector<utf8proc_int32_t> buffer;
-    if (buffer.size() < src.size() * 4 + 16) buffer.resize(src.size() * 4 + 16);
-    auto n = utf8proc_decompose(reinterpret_cast<const utf8proc_uint8_t*>(src.data()),
-                                utf8proc_ssize_t(src.size()), buffer.data(),
-                                utf8proc_ssize_t(buffer.size()), utf8proc_option_t(options_));
-    if (n > utf8proc_ssize_t(buffer.size())) {
-      buffer.resize(size_t(n));
-      n = utf8proc_decompose(reinterpret_cast<const utf8proc_uint8_t*>(src.data()),
-                             utf8proc_ssize_t(src.size()), buffer.data(),
-                             utf8proc_ssize_t(buffer.size()), utf8proc_option_t(options_));
+    // Each unit records, like the reference's normalization iterator, how it
+    // consumes the input characters: change 0 takes the next input character,
+    // +1 is inserted (a later part of a decomposition), -n also swallows the
+    // n following input characters (composition).
+    thread_local std::vector<Unit> units;
+    thread_local std::vector<Range> inputs;
+    units.clear();
+    inputs.clear();
+    for (size_t i = begin; i < end;) {
+      char32_t cp;
+      const int len = unicode::decode(s.text.data() + i, &cp);
+      inputs.push_back(char_range(s, i, len, track));
+      i += size_t(len);
+      if (cp < 0x80 || reference_unknown(cp)) {
+        units.push_back({cp, 0, 0});
+        continue;
+      }
+      utf8proc_int32_t d[32];
+      int last_boundclass = 0;
+      const auto n = utf8proc_decompose_char(utf8proc_int32_t(cp), d, 32, decompose_options(),
+                                             &last_boundclass);
+      if (n <= 0 || n > 32) {
+        units.push_back({cp, 0, combining_class(cp)});
+        continue;
+      }
+      for (utf8proc_ssize_t k = 0; k < n; ++k)
+        units.push_back({char32_t(d[k]), k == 0 ? 0 : 1, combining_class(char32_t(d[k]))});
     }
-    if (n < 0) {  // cannot happen on valid UTF-8; keep the text as it was
-      out.text.append(src);
-      if (track) out.align.insert(out.align.end(), s.align.begin() + begin, s.align.begin() + end);
-      return;
+    // Canonical ordering: a stable sort of each run of non-starters by class.
+    for (size_t i = 1; i < units.size(); ++i) {
+      for (size_t j = i; j > 0 && units[j].ccc != 0 && units[j - 1].ccc > units[j].ccc; --j)
+        std::swap(units[j - 1], units[j]);
     }
-    n = utf8proc_normalize_utf32(buffer.data(), n, utf8proc_option_t(options_));
-    const Range r = track ? Range{s.align[begin].begin, s.align[end - 1].end} : Range{};
-    const size_t before = out.text.size();
-    for (utf8proc_ssize_t k = 0; k < n; ++k) unicode::append(out.text, char32_t(buffer[size_t(k)]));
-    if (track) out.align.insert(out.align.end(), out.text.size() - before, r);
+    size_t n = units.size();
+    if (compose_) {
+      // Canonical composition: a character joins the last starter unless an
+      // intervening kept character blocks it (class 0 or >= its own class).
+      size_t w = 0;
+      std::ptrdiff_t starter = -1;
+      for (size_t r = 0; r < n; ++r) {
+        const Unit u = units[r];
+        if (starter >= 0) {
+          Unit& st = units[size_t(starter)];
+          const bool adjacent = std::ptrdiff_t(w) - 1 == starter;
+          const uint8_t last = units[w - 1].ccc;
+          const bool blocked = !adjacent && (last == 0 || last >= u.ccc);
+          if (!blocked && !reference_unknown(u.cp) && !reference_unknown(st.cp)) {
+            if (const char32_t c = compose_pair(st.cp, u.cp)) {
+              st.cp = c;
+              st.change += u.change - 1;
+              continue;
+            }
+          }
+        }
+        if (u.ccc == 0) starter = std::ptrdiff_t(w);
+        units[w++] = u;
+      }
+      n = w;
+    }
+    size_t cursor = 0;
+    const Range before_chunk = track && begin > 0 ? s.align[begin - 1] : Range{};
+    for (size_t k = 0; k < n; ++k) {
+      const Unit& u = units[k];
+      Range r{};
+      if (track) {
+        if (u.change > 0) {
+          r = cursor > 0 ? inputs[cursor - 1] : before_chunk;
+        } else if (cursor < inputs.size()) {
+          r = inputs[cursor];
+        }
+      }
+      if (u.change <= 0) cursor += size_t(1 - u.change);
+      const size_t at = out.text.size();
+      unicode::append(out.text, u.cp);
+      if (track) out.align.insert(out.align.end(), out.text.size() - at, r);
+    }
   }
 
-  UnicodeForm form_;
-  int options_;
+  bool compat_;
+  bool compose_;
 };
 
 void append_lowercase(char32_t cp, std::string& out) {
