@@ -1,2 +1,0 @@
-// Placeholder until the sampling issue lands.
-namespace kiln::sampling {}
