@@ -49,8 +49,9 @@ jinja::Value to_value(const Json& j) {
     }
     case Json::value_t::object: {
       jinja::Value d = jinja::Value::dict();
-      for (auto it = j.begin(); it != j.end(); ++it)
-        jinja::dict_set(d, jinja::Value::borrowed(it.key()), to_value(it.value()));
+      jinja::dict_reserve(d, j.size());
+      for (auto it = j.begin(); it != j.end(); ++it)  // JSON object keys are unique
+        jinja::dict_append_new(d, jinja::Value::borrowed(it.key()), to_value(it.value()));
       return d;
     }
     default:

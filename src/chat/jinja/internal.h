@@ -86,10 +86,11 @@ struct DictObj : KObject {
 struct UndefObj : KObject {
   UndefObj() : KObject(ObjKind::kUndef) {}
   enum class Why : uint8_t { kName, kAttr, kItem, kHint } why = Why::kHint;
-  bool unsafe = false;   // sandbox refusal: using it raises SecurityError
-  std::string name;      // variable/attribute name, or the hint text
-  std::string owner;     // object_type_repr of the owner ("dict object", "None")
-  std::string key_repr;  // kItem: repr of the non-string key
+  bool unsafe = false;          // sandbox refusal: using it raises SecurityError
+  std::string name;             // variable/attribute name, or the hint text
+  std::string owner;            // kItem: object_type_repr of the owner ("dict object", "None")
+  std::string_view owner_type;  // kAttr: type_name of the owner (static), empty for None
+  std::string key_repr;         // kItem: repr of the non-string key
 };
 
 struct NamespaceObj : KObject {

@@ -60,6 +60,7 @@ Expected<std::shared_ptr<const Template>> Template::compile(std::string source,
 
 Expected<std::string> Template::render(const Context& context) const {
   std::string out;
+  out.reserve(4096);  // typical prompts; avoids the first few regrowths
   try {
     Interp interp(impl_->parsed, impl_->limits, context, &out);
     interp.run();

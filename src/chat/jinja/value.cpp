@@ -53,6 +53,12 @@ void dict_set(Value& dict, Value key, Value value) {
   as_dict(dict)->set(std::move(key), std::move(value));
 }
 
+void dict_append_new(Value& dict, Value key, Value value) {
+  as_dict(dict)->entries.emplace_back(std::move(key), std::move(value));
+}
+
+void dict_reserve(Value& dict, size_t n) { as_dict(dict)->entries.reserve(n); }
+
 void list_append(Value& list, Value item) { as_list(list)->items.push_back(std::move(item)); }
 
 // --- containers ----------------------------------------------------------------
@@ -118,7 +124,7 @@ Value undefined_attr(const Value& owner, std::string_view name) {
   auto* u = new UndefObj();
   u->why = UndefObj::Why::kAttr;
   u->name = name;
-  u->owner = object_type_repr(owner);
+  u->owner_type = owner.is_none() ? std::string_view() : type_name(owner);
   return make_undef(u);
 }
 
@@ -161,7 +167,8 @@ void fail_undefined(const Value& v) {
       msg += " is undefined";
       break;
     case UndefObj::Why::kAttr:
-      append_str_repr(msg, u->owner);
+      append_str_repr(msg, u->owner_type.empty() ? std::string("None")
+                                                 : std::string(u->owner_type) + " object");
       msg += " has no attribute ";
       append_str_repr(msg, u->name);
       break;

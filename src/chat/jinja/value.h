@@ -164,6 +164,9 @@ class Value {
 
 // Building dicts and lists from outside the engine (chat/ converting JSON).
 void dict_set(Value& dict, Value key, Value value);
+// Appends a key known to be absent (e.g. from a JSON object): no lookup.
+void dict_append_new(Value& dict, Value key, Value value);
+void dict_reserve(Value& dict, size_t n);
 void list_append(Value& list, Value item);
 
 }  // namespace kiln::jinja
