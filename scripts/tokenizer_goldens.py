@@ -19,6 +19,13 @@ and Python `tokenizers` (the reference).
            odd ones with False. One wrong id changes its document's hash.
   show     print the reference ids of one document (to debug a mismatch):
            tokenizer_goldens.py show gemma3 123
+  gguf     write .cache/tokenizers/<name>/vocab.gguf for llama2 (SentencePiece,
+           scores), llama3, qwen3, deepseek_v3 and gptoss (byte-level BPE with
+           tokenizer.ggml.pre llama-bpe, qwen2, deepseek-v3, gpt-4o): the
+           tokenizer.ggml.* metadata that llama.cpp's convert_hf_to_gguf.py
+           writes for these tokenizer.json files (no tensors). The tests check
+           that these GGUF vocabularies tokenize the corpus like the JSON ones.
+           Idempotent; scripts/fetch_tokenizers.sh runs it.
   unicode-table
            write src/tokenizer/unicode_hf_exceptions.inc: the code points
            that utf8proc (Kiln's normalization data) knows but the reference's
@@ -348,6 +355,101 @@ def unicode_table():
     print(f"unicode-table: {len(exceptions)} code points in {len(ranges)} ranges -> {os.path.relpath(path, ROOT)}")
 
 
+GGUF_PRE = {"llama3": "llama-bpe", "qwen3": "qwen2", "deepseek_v3": "deepseek-v3", "gptoss": "gpt-4o"}
+
+
+def looks_special(token):
+    # convert_hf_to_gguf's does_token_look_special
+    return (token in ("<pad>", "<mask>", "<2mass>", "[@BOS@]") or (token.startswith("<|") and token.endswith("|>"))
+            or (token.startswith("<\uff5c") and token.endswith("\uff5c>"))
+            or (token.startswith("<unused") and token.endswith(">")))
+
+
+def write_gguf(name):
+    import gguf
+    src = os.path.join(CACHE, name, "tokenizer.json")
+    out = os.path.join(CACHE, name, "vocab.gguf")
+    if not os.path.exists(src):
+        sys.exit(f"{src} is missing: run scripts/fetch_tokenizers.sh")
+    if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(src), os.path.getmtime(__file__)):
+        return
+    d = json.load(open(src, encoding="utf-8"))
+    cfg_path = os.path.join(CACHE, name, "tokenizer_config.json")
+    cfg = json.load(open(cfg_path, encoding="utf-8")) if os.path.exists(cfg_path) else {}
+    vocab = d["model"]["vocab"]
+    added = {a["id"]: a for a in d["added_tokens"]}
+    size = max(max(vocab.values()), max(added) if added else 0) + 1
+    reverse = {i: t for t, i in vocab.items()}
+    for i, a in added.items():
+        reverse[i] = a["content"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in d["model"]["merges"]]
+
+    def token_id(entry):
+        t = entry if isinstance(entry, str) else (entry or {}).get("content")
+        for i, a in added.items():
+            if a["content"] == t:
+                return i
+        return vocab.get(t)
+
+    post = json.dumps(d.get("post_processor"))
+    w = gguf.GGUFWriter(out + ".tmp", arch="llama")
+    tokens, types, scores = [], [], []
+    if name == "llama2":
+        first_rank = {}
+        for r, m in enumerate(merges):
+            first_rank.setdefault("".join(m.split(" ", 1)), r)
+        for i in range(size):
+            t = reverse.get(i, f"[PAD{i}]")
+            tokens.append(t)
+            if i in added:
+                types.append(gguf.TokenType.UNKNOWN if t == d["model"]["unk_token"] else gguf.TokenType.CONTROL)
+            elif len(t) == 6 and t.startswith("<0x") and t.endswith(">"):
+                types.append(gguf.TokenType.BYTE)
+            else:
+                types.append(gguf.TokenType.NORMAL)
+            scores.append(-float(first_rank[t]) if t in first_rank else 0.0)
+        w.add_tokenizer_model("llama")
+        w.add_token_list(tokens)
+        w.add_token_scores(scores)
+        w.add_token_types(types)
+        w.add_unk_token_id(vocab[d["model"]["unk_token"]])
+        w.add_add_space_prefix(True)
+    else:
+        for i in range(size):
+            if i in added:
+                t = added[i]["content"]
+                if added[i]["special"] or looks_special(t):
+                    types.append(gguf.TokenType.CONTROL)
+                else:
+                    t = t.replace("\u2581", " ")
+                    types.append(gguf.TokenType.USER_DEFINED)
+            elif i in reverse:
+                t = reverse[i]
+                types.append(gguf.TokenType.NORMAL)
+            else:
+                t = f"[PAD{i}]"
+                types.append(gguf.TokenType.UNUSED)
+            tokens.append(t)
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre(GGUF_PRE[name])
+        w.add_token_list(tokens)
+        w.add_token_types(types)
+        w.add_token_merges(merges)
+    for key, setter in (("bos_token", w.add_bos_token_id), ("eos_token", w.add_eos_token_id)):
+        tid = token_id(cfg.get(key))
+        if tid is not None:
+            setter(tid)
+    bos = token_id(cfg.get("bos_token"))
+    w.add_add_bos_token(bos is not None and f'"ids": [{bos}]' in post)
+    w.add_add_eos_token(False)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(out + ".tmp", out)
+    print(f"gguf: {name}: {len(tokens)} tokens -> {os.path.relpath(out, ROOT)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -358,11 +460,16 @@ def main():
     s.add_argument("name")
     s.add_argument("doc", type=int)
     sub.add_parser("unicode-table")
+    gg = sub.add_parser("gguf")
+    gg.add_argument("names", nargs="*", default=["llama2", "llama3", "qwen3", "deepseek_v3", "gptoss"])
     args = ap.parse_args()
     if args.cmd == "corpus":
         make_corpus()
     elif args.cmd == "goldens":
         make_goldens(args.names)
+    elif args.cmd == "gguf":
+        for n in args.names:
+            write_gguf(n)
     elif args.cmd == "unicode-table":
         unicode_table()
     else:

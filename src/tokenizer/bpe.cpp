@@ -65,9 +65,8 @@ int32_t BpeModel::token_to_id(std::string_view token) const {
   return key_of(token, key) ? vocab_.find(key) : -1;
 }
 
-util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
-    std::vector<std::pair<std::string, int32_t>> vocab,
-    const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options) {
+util::Result<std::unique_ptr<BpeModel>> BpeModel::create_vocab(
+    std::vector<std::pair<std::string, int32_t>> vocab, BpeOptions options) {
   std::unique_ptr<BpeModel> m(new BpeModel());
   m->options_ = std::move(options);
   int32_t max_id = -1;
@@ -108,6 +107,16 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
   }
   if (m->options_.unk_token) m->unk_id_ = m->token_to_id(*m->options_.unk_token);
 
+  m->cache_ = std::make_unique<Cache>();
+  return m;
+}
+
+util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
+    std::vector<std::pair<std::string, int32_t>> vocab,
+    const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options) {
+  auto created = create_vocab(std::move(vocab), std::move(options));
+  if (!created.ok()) return created.error();
+  std::unique_ptr<BpeModel> m = std::move(created.value());
   const size_t prefix_len = m->options_.continuing_subword_prefix.size();
   m->merges_.reserve(merges.size());
   std::string merged;
@@ -130,7 +139,23 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
     if (idm < 0) return merge_error(merged);
     m->merges_.insert_or_assign(ida, idb, PairMap::Merge{uint32_t(rank), idm});
   }
-  m->cache_ = std::make_unique<Cache>();
+  return m;
+}
+
+util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
+    std::vector<std::pair<std::string, int32_t>> vocab, const std::vector<MergeIds>& merges,
+    BpeOptions options) {
+  auto created = create_vocab(std::move(vocab), std::move(options));
+  if (!created.ok()) return created.error();
+  std::unique_ptr<BpeModel> m = std::move(created.value());
+  m->merges_.reserve(merges.size());
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const MergeIds& g = merges[rank];
+    if (!m->has_id(g.left) || !m->has_id(g.right) || !m->has_id(g.merged))
+      return util::make_error("merge #" + std::to_string(rank) +
+                              " uses an id that is not in the vocabulary");
+    m->merges_.insert_or_assign(g.left, g.right, PairMap::Merge{uint32_t(rank), g.merged});
+  }
   return m;
 }
 

@@ -50,6 +50,14 @@ class BpeModel {
   static util::Result<std::unique_ptr<BpeModel>> create(
       std::vector<std::pair<std::string, int32_t>> vocab,
       const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);
+  // Same, with merges given as ids: (left, right, merged) in rank order
+  // (the GGUF SentencePiece path derives them from scores).
+  struct MergeIds {
+    int32_t left, right, merged;
+  };
+  static util::Result<std::unique_ptr<BpeModel>> create(
+      std::vector<std::pair<std::string, int32_t>> vocab, const std::vector<MergeIds>& merges,
+      BpeOptions options);
   ~BpeModel();
 
   // Appends the tokens of one word (non-empty text from the pre-tokenizer).
@@ -71,6 +79,9 @@ class BpeModel {
     uint32_t len;
   };
   BpeModel() = default;
+  // Vocabulary and byte tables; merges are added by the callers.
+  static util::Result<std::unique_ptr<BpeModel>> create_vocab(
+      std::vector<std::pair<std::string, int32_t>> vocab, BpeOptions options);
   // Vocabulary key of a token string: itself, or its raw bytes when
   // byte-level (false when a character is outside the byte alphabet).
   bool key_of(std::string_view token, std::string& key) const;

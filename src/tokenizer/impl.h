@@ -13,6 +13,10 @@
 #include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer.h"
 
+namespace kiln::model::gguf {
+class GgufFile;
+}
+
 namespace kiln::tokenizer::detail {
 
 // The post-processor, reduced to what Kiln uses: the template of a single
@@ -36,15 +40,17 @@ struct TokenizerImpl {
   PostProcessor post;
   bool decoder_byte_fallback = false;  // runs of <0xNN> decode as a whole
 
-  std::vector<AddedToken> added;     // in file order
-  std::vector<int32_t> added_index;  // id -> index into `added`, -1 if none
-  AddedMatcher raw_matcher;          // normalized == false
-  AddedMatcher normalized_matcher;   // normalized == true
+  std::vector<AddedToken> added;          // in file order
+  std::vector<AddedToken> added_aliases;  // more texts matched as an added id (GGUF)
+  std::vector<int32_t> added_index;       // id -> index into `added`, -1 if none
+  AddedMatcher raw_matcher;               // normalized == false
+  AddedMatcher normalized_matcher;        // normalized == true
 
   size_t vocab_size = 0;
   std::string token_bytes_arena;
   std::vector<uint32_t> token_bytes_offsets;  // vocab_size + 1 entries
   SpecialTokenIds special;
+  std::vector<TokenId> end_of_generation_extra;  // besides eos/eot and the known names
   std::vector<bool> end_of_generation;
 
   const AddedToken* added_token(TokenId id) const {
@@ -66,5 +72,6 @@ struct Builder {
 util::Result<std::unique_ptr<TokenizerImpl>> load_tokenizer_json(std::string_view json,
                                                                  std::string_view config_json,
                                                                  std::string_view source);
+util::Result<std::unique_ptr<TokenizerImpl>> load_gguf_vocab(const model::gguf::GgufFile& file);
 
 }  // namespace kiln::tokenizer::detail

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/gguf.h"
 #include "tokenizer/impl.h"
 #include "tokenizer/unicode.h"
 
@@ -53,6 +54,10 @@ util::Status TokenizerImpl::finish() {
       raw_patterns.push_back(t.content);
     }
   }
+  for (const AddedToken& t : added_aliases) {
+    raw.push_back(&t);
+    raw_patterns.push_back(t.content);
+  }
   raw_matcher.build(raw, raw_patterns);
   normalized_matcher.build(norm, norm_patterns);
 
@@ -79,6 +84,7 @@ util::Status TokenizerImpl::finish() {
     }
   };
   if (special.eos) mark(*special.eos);
+  for (TokenId id : end_of_generation_extra) mark(id);
   if (special.eot) mark(*special.eot);
   for (std::string_view name : kEndOfGenerationNames) {
     for (const AddedToken& t : added) {
@@ -338,6 +344,12 @@ util::Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
   return Tokenizer(std::move(impl.value()));
 }
 
+util::Result<Tokenizer> Tokenizer::from_gguf(const model::gguf::GgufFile& file) {
+  auto impl = detail::load_gguf_vocab(file);
+  if (!impl.ok()) return impl.error();
+  return Tokenizer(std::move(impl.value()));
+}
+
 util::Result<Tokenizer> Tokenizer::load(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::path json_path = path;
@@ -348,7 +360,9 @@ util::Result<Tokenizer> Tokenizer::load(const std::filesystem::path& path) {
   } else if (!std::filesystem::exists(path, ec)) {
     return util::make_error(path.string() + ": no such file");
   } else if (has_gguf_magic(path)) {
-    return util::make_error(path.string() + ": GGUF vocabularies are not supported yet");
+    auto file = model::gguf::GgufFile::open(path);
+    if (!file.ok()) return file.error();
+    return from_gguf(*file.value());
   }
   auto json = read_file(json_path);
   if (!json.ok()) return json.error();

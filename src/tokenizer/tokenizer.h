@@ -22,6 +22,10 @@
 
 #include "util/result.h"
 
+namespace kiln::model::gguf {
+class GgufFile;
+}
+
 namespace kiln::tokenizer {
 
 using TokenId = int32_t;
@@ -60,6 +64,8 @@ class Tokenizer {
   static util::Result<Tokenizer> from_json(std::string_view tokenizer_json,
                                            std::string_view config_json = {},
                                            std::string_view source = "tokenizer.json");
+  // From the tokenizer.ggml.* metadata of an open GGUF file.
+  static util::Result<Tokenizer> from_gguf(const model::gguf::GgufFile& file);
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
