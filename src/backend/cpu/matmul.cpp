@@ -40,9 +40,10 @@ class Scratch {
   int64_t size_ = 0;
 };
 
-Scratch& act_scratch() {
-  thread_local Scratch s;
-  return s;
+// One activation buffer per quantized kind (matmul_many may need both).
+Scratch& act_scratch(ActKind kind) {
+  thread_local Scratch s[3];
+  return s[static_cast<int>(kind)];
 }
 Scratch& panel_scratch() {
   thread_local Scratch s;
@@ -88,7 +89,7 @@ Acts prepare_acts(const Format& f, const float* x, int64_t ldx, int64_t n, int64
   a.tile.ldf = ldx;
   if (f.act == ActKind::kF32) return a;
   a.tile.layout = quant::act_layout(f.act, cols);
-  uint8_t* buf = act_scratch().get(n * a.tile.layout.stride);
+  uint8_t* buf = act_scratch(f.act).get(n * a.tile.layout.stride);
   a.tile.base = buf;
   const ActLayout l = a.tile.layout;
   auto run = [&](int64_t t0, int64_t t1) {
@@ -213,24 +214,72 @@ void matmul_reference(const WeightMatrix& w, const float* x, int64_t ldx, int64_
 
 void matmul(const WeightMatrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool) {
-  if (n_tokens <= 0 || w.rows <= 0) return;
-  const Format& f = format_of(w.dtype);
+  const MatmulTarget target{&w, y, ldy};
+  matmul_many({&target, 1}, x, ldx, n_tokens, pool);
+}
+
+void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t ldx,
+                 int64_t n_tokens, ThreadPool& pool) {
+  if (n_tokens <= 0 || targets.empty()) return;
+  const int64_t cols = targets[0].w->cols;
   const quant::KernelIsa isa = quant::active_kernel_isa();
-  const Acts a = prepare_acts(f, x, ldx, n_tokens, w.cols, quant::act_quantizer(isa), &pool);
-  const quant::SimdKernels* k = quant::simd_kernels(w.dtype, isa);
-  if (k == nullptr) {
-    pool.parallel_for(
-        w.rows, [&](int64_t r0, int64_t r1) { scalar_rows(w, f, a, n_tokens, y, ldy, r0, r1); });
-    return;
+  // Quantize x once per activation kind.
+  Acts acts[3];
+  bool ready[3] = {false, false, false};
+  for (const auto& t : targets) {
+    if (t.w->cols != cols) std::abort();  // callers pass products of the same x
+    const Format& f = format_of(t.w->dtype);
+    const int k = static_cast<int>(f.act);
+    if (!ready[k]) {
+      acts[k] = prepare_acts(f, x, ldx, n_tokens, cols, quant::act_quantizer(isa), &pool);
+      ready[k] = true;
+    }
   }
-  // Whole units of gemm_panels panels per thread, contiguous.
-  const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;
-  const int64_t unit = k->gemm_panels;
-  const int64_t n_units = (n_panels + unit - 1) / unit;
+  auto acts_of = [&](const Format& f) -> const Acts& { return acts[static_cast<int>(f.act)]; };
+
+  // Work units: 16-row panels grouped as the kernels prefer (scalar: rows),
+  // weighted by their bytes; each thread takes a contiguous run of the
+  // concatenated units with an equal share of the bytes. The split depends
+  // only on the shapes and the pool size.
+  struct Piece {
+    int64_t target, units, unit_rows, unit_cost;
+  };
+  std::vector<Piece> pieces;
+  int64_t total = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightMatrix& w = *targets[i].w;
+    if (w.rows <= 0) continue;
+    const quant::SimdKernels* k = quant::simd_kernels(w.dtype, isa);
+    const int64_t unit_rows = k == nullptr ? 1 : kPanelRows * k->gemm_panels;
+    const int64_t units = (w.rows + unit_rows - 1) / unit_rows;
+    const int64_t cost = unit_rows * row_bytes(w.dtype, w.cols);
+    pieces.push_back({static_cast<int64_t>(i), units, unit_rows, cost});
+    total += units * cost;
+  }
   pool.run([&](int index, int count) {
-    const int64_t p0 = n_units * index / count * unit;
-    const int64_t p1 = std::min(n_panels, n_units * (index + 1) / count * unit);
-    if (p0 < p1) simd_panels(w, f, *k, a, n_tokens, y, ldy, p0, p1);
+    const int64_t lo = total * index / count, hi = total * (index + 1) / count;
+    int64_t at = 0;  // cost before the current piece
+    for (const Piece& pc : pieces) {
+      const int64_t end = at + pc.units * pc.unit_cost;
+      // units whose first byte falls in [lo, hi)
+      const int64_t u0 =
+          std::clamp<int64_t>((lo - at + pc.unit_cost - 1) / pc.unit_cost, 0, pc.units);
+      const int64_t u1 =
+          std::clamp<int64_t>((hi - at + pc.unit_cost - 1) / pc.unit_cost, 0, pc.units);
+      at = end;
+      if (u0 >= u1) continue;
+      const MatmulTarget& t = targets[static_cast<size_t>(pc.target)];
+      const WeightMatrix& w = *t.w;
+      const Format& f = format_of(w.dtype);
+      const int64_t r0 = u0 * pc.unit_rows, r1 = std::min(w.rows, u1 * pc.unit_rows);
+      const quant::SimdKernels* k = quant::simd_kernels(w.dtype, isa);
+      if (k == nullptr) {
+        scalar_rows(w, f, acts_of(f), n_tokens, t.y, t.ldy, r0, r1);
+      } else {
+        simd_panels(w, f, *k, acts_of(f), n_tokens, t.y, t.ldy, r0 / kPanelRows,
+                    (r1 + kPanelRows - 1) / kPanelRows);
+      }
+    }
   });
 }
 

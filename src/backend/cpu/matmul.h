@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "backend/cpu/dtype.h"
 #include "backend/cpu/thread_pool.h"
@@ -66,6 +67,18 @@ WeightMatrix pack_weights(const WeightMatrix& w, void* dst, ThreadPool* pool = n
 // with row stride ldy floats.
 void matmul(const WeightMatrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool);
+
+// Several products of the same activations (q, k and v; gate and up): x is
+// quantized once per activation kind and all the rows are split over the
+// pool in one dispatch. Every target's y equals what matmul() gives. All
+// weights must have the same cols.
+struct MatmulTarget {
+  const WeightMatrix* w = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t ldx,
+                 int64_t n_tokens, ThreadPool& pool);
 
 // The scalar reference the tests compare every fast path against.
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t ldx, int64_t n_tokens,

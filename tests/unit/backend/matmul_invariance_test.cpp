@@ -48,6 +48,45 @@ TEST_P(MatmulInvariance, RowsIndependentOfBatchAndThreads) {
 INSTANTIATE_TEST_SUITE_P(Formats, MatmulInvariance, ::testing::ValuesIn(testing::matmul_types()),
                          [](const auto& info) { return testing::type_name(info.param); });
 
+// matmul_many (one quantization per activation kind, one dispatch) gives
+// every target exactly what matmul gives it alone: mixed formats and
+// activation kinds (Q8_0, Q8_K, float), odd row counts, 1 and 2 threads.
+TEST(MatmulMany, EqualsSeparateCalls) {
+  const int64_t cols = 512;
+  const std::vector<std::pair<DType, int64_t>> shapes = {{DType::kQ4_K, 48},
+                                                         {DType::kQ6_K, 21},
+                                                         {DType::kQ5_0, 64},
+                                                         {DType::kF16, 5},
+                                                         {DType::kQ8_0, 33}};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<cpu::WeightMatrix> ws;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    bytes.push_back(testing::random_weights(shapes[i].first, shapes[i].second, cols,
+                                            50 + static_cast<uint32_t>(i)));
+  for (size_t i = 0; i < shapes.size(); ++i)
+    ws.push_back(testing::weight_view(shapes[i].first, shapes[i].second, cols, bytes[i]));
+  for (int threads : {1, 2}) {
+    cpu::ThreadPool pool(threads);
+    for (int64_t n : {1, 7}) {
+      const auto x = testing::random_acts(n, cols, 60);
+      std::vector<std::vector<float>> want, got;
+      std::vector<cpu::MatmulTarget> targets;
+      for (const auto& w : ws) {
+        want.emplace_back(static_cast<size_t>(n * w.rows));
+        got.emplace_back(static_cast<size_t>(n * w.rows), -1.0f);
+        cpu::matmul(w, x.data(), cols, n, want.back().data(), w.rows, pool);
+      }
+      for (size_t i = 0; i < ws.size(); ++i) targets.push_back({&ws[i], got[i].data(), ws[i].rows});
+      cpu::matmul_many(targets, x.data(), cols, n, pool);
+      for (size_t i = 0; i < ws.size(); ++i)
+        for (size_t j = 0; j < want[i].size(); ++j)
+          ASSERT_TRUE(testing::same_float(got[i][j], want[i][j]))
+              << testing::type_name(ws[i].dtype) << " n=" << n << " threads=" << threads
+              << " element " << j;
+    }
+  }
+}
+
 // Strided x and y (ldx > cols, ldy > rows) leave the gaps untouched.
 TEST(MatmulStrides, HonoursLdxAndLdy) {
   const int64_t rows = 20, cols = 256, n = 3, ldx = 300, ldy = 29;

@@ -90,15 +90,14 @@ TEST(QuantSimd, ActivationQuantizationRules) {
 
 class MatmulSimdVsScalar : public ::testing::TestWithParam<DType> {};
 
-TEST_P(MatmulSimdVsScalar, BitIdenticalOnEveryPathAndLayout) {
-  const DType t = GetParam();
-  const int64_t rows = 53, cols = 768;  // 3 full panels + 5 rows; 3 K-quant super-blocks
+// rows x cols weights, n_tokens in `tokens`, against the reference.
+void check_all_paths(DType t, int64_t rows, int64_t cols, std::initializer_list<int64_t> tokens) {
   auto bytes = testing::random_weights(t, rows, cols, 21);
   const cpu::WeightMatrix plain = testing::weight_view(t, rows, cols, bytes);
   std::vector<uint8_t> packed_bytes(bytes.size());
   const cpu::WeightMatrix packed = cpu::pack_weights(plain, packed_bytes.data());
   cpu::ThreadPool pool(2);
-  for (int64_t n : {1, 5, 37}) {
+  for (int64_t n : tokens) {
     const auto x = testing::random_acts(n, cols, 5 + static_cast<uint32_t>(n));
     std::vector<float> want(static_cast<size_t>(n * rows));
     cpu::matmul_reference(plain, x.data(), cols, n, want.data(), rows);
@@ -116,6 +115,15 @@ TEST_P(MatmulSimdVsScalar, BitIdenticalOnEveryPathAndLayout) {
     }
   }
 }
+
+TEST_P(MatmulSimdVsScalar, BitIdenticalOnEveryPathAndLayout) {
+  // 3 full panels + 5 rows; 3 K-quant super-blocks
+  check_all_paths(GetParam(), 53, 768, {1, 5, 37});
+}
+
+// K long enough that batched calls split it into L1-sized chunks (the
+// accumulators pass through y between chunks).
+TEST_P(MatmulSimdVsScalar, BitIdenticalWithChunkedK) { check_all_paths(GetParam(), 37, 3328, {9}); }
 
 INSTANTIATE_TEST_SUITE_P(Formats, MatmulSimdVsScalar, ::testing::ValuesIn(testing::matmul_types()),
                          [](const auto& info) { return testing::type_name(info.param); });

@@ -142,6 +142,10 @@ struct V512 {
   static void store_i8(int8_t* p, I a) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(a));
   }
+  static F load_y(const float* p, int n) {
+    if (n == 16) return _mm512_loadu_ps(p);
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  }
   static void store(float* p, F v, int n) {
     if (n == 16) {
       _mm512_storeu_ps(p, v);
@@ -290,6 +294,12 @@ struct VAvx2 {
     const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(x.a, x.b), 0xD8);
     const __m128i b = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), b);
+  }
+  static F load_y(const float* p, int n) {
+    if (n == 16) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+    alignas(32) float tmp[16] = {};
+    std::memcpy(tmp, p, static_cast<size_t>(n) * 4);
+    return {_mm256_load_ps(tmp), _mm256_load_ps(tmp + 8)};
   }
   static void store(float* p, F v, int n) {
     if (n == 16) {
