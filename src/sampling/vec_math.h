@@ -39,6 +39,11 @@ size_t find_first(const float* x, size_t n, float value);
 size_t find_at_least(const float* x, size_t n, size_t from, float scale, float offset,
                      float threshold);
 
+// Writes every i with x_i * scale - offset >= threshold to `ids` (ascending;
+// room for n) and returns how many.
+size_t collect_at_least(const float* x, size_t n, float scale, float offset, float threshold,
+                        int32_t* ids);
+
 // sum_i exp((x_i - offset) * scale), in double; with `out` it also stores each
 // term there (float).
 double sum_exp(const float* x, size_t n, float offset, float scale, float* out = nullptr);

@@ -1,6 +1,7 @@
 #include "sampling/warp.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -17,14 +18,20 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // so most of a 262k-entry row is rejected by one comparison.
 constexpr size_t kMinSelectBuffer = 4096;
 
+// Above this many keys weighted_boundary() first narrows the range with a
+// histogram of this many bins (two cheap passes instead of many swaps).
+constexpr size_t kHistogramMin = 2048;
+constexpr size_t kHistogramBins = 1024;
+
 // Quickselect passes before falling back to sorting what is left: median of
 // three never gets near this on logits; the bound only caps adversarial input.
 constexpr int kMaxSelectPasses = 64;
 
-// A token whose probability is below (1 - top_p) / n can never be in the
-// nucleus (all such tokens together hold < 1 - top_p); half of that bound
-// leaves room for rounding in the sums.
-constexpr double kNucleusPrefilterMargin = 0.5;
+// top_p on a whole row first finds a floor with a histogram of each token's
+// distance below the maximum (scaled logits), in bins of 1/kNucleusBinsPerUnit:
+// 2048 bins span the 87.3 units over which exp() is non-zero.
+constexpr size_t kNucleusBins = 2048;
+constexpr float kNucleusBinsPerUnit = 23.0f;
 
 // The survivors of the stages so far, ascending ids, in the scratch buffers.
 struct Candidates {
@@ -96,6 +103,29 @@ void min_p_stage(Candidates& c, float min_p) {
   compact(c, [&](size_t j) { return c.values[j] - m >= floor; });
 }
 
+// A floor f <= 0 such that every token top_p can keep has
+// row * inv_t - scaled_max >= f, from a histogram of the `ids` tokens'
+// distances below the maximum: walking it from the top, the first bins whose
+// mass reaches `target` hold larger values than every later bin, so nothing
+// beyond them is kept. One bin of margin absorbs the rounding between this
+// walk and the exact stage that follows.
+float nucleus_floor(std::span<const float> row, float row_max, float inv_t, const float* weights,
+                    std::span<const int32_t> ids, double target) {
+  std::array<double, kNucleusBins> mass{};
+  for (int32_t id : ids) {
+    const auto i = static_cast<size_t>(id);
+    const float distance = (row_max - row[i]) * inv_t;  // weights[i] > 0: finite, >= 0
+    mass[std::min(kNucleusBins - 1, static_cast<size_t>(distance * kNucleusBinsPerUnit))] +=
+        weights[i];
+  }
+  double cumulative = 0.0;
+  for (size_t b = 0; b < kNucleusBins; ++b) {
+    cumulative += mass[b];
+    if (cumulative >= target) return -static_cast<float>(b + 2) / kNucleusBinsPerUnit;
+  }
+  return -kInf;
+}
+
 }  // namespace
 
 void WarpScratch::reserve(size_t n) {
@@ -139,9 +169,51 @@ float kth_largest(std::span<const float> x, size_t k, std::vector<float>& buf) {
 }
 
 float weighted_boundary(std::span<float> keys, std::span<float> weights, double target) {
+  size_t n = keys.size();
+  double below = 0.0;  // mass of keys known to be below every key still in play
+  // Large inputs: bucket the keys into equal-width bins between the smallest
+  // and largest finite key (+inf keys in one extra bin), find the bin where
+  // the running mass reaches the target, and keep only that bin's keys. Bin
+  // numbers grow with the key, so every key in an earlier bin is strictly
+  // smaller than every key in the chosen one: the answer is inside it.
+  std::array<double, kHistogramBins + 1> mass;
+  while (n > kHistogramMin) {
+    float lo = kInf, hi = -kInf;
+    for (size_t i = 0; i < n; ++i) {
+      if (std::isinf(keys[i])) continue;
+      lo = std::min(lo, keys[i]);
+      hi = std::max(hi, keys[i]);
+    }
+    if (!(lo < hi) || !std::isfinite(hi - lo)) break;
+    const float scale = static_cast<float>(kHistogramBins) / (hi - lo);
+    auto bin_of = [&](float key) {
+      if (std::isinf(key)) return kHistogramBins;
+      return std::min(kHistogramBins - 1, static_cast<size_t>((key - lo) * scale));
+    };
+    mass.fill(0.0);
+    for (size_t i = 0; i < n; ++i) mass[bin_of(keys[i])] += weights[i];
+    size_t chosen = mass.size();
+    for (size_t b = 0; b < mass.size(); ++b) {
+      if (below + mass[b] >= target) {
+        chosen = b;
+        break;
+      }
+      below += mass[b];
+    }
+    if (chosen == mass.size()) return kInf;
+    size_t m = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (bin_of(keys[i]) != chosen) continue;
+      keys[m] = keys[i];
+      weights[m] = weights[i];
+      ++m;
+    }
+    n = m;  // lo and hi fall in different bins, so n shrinks every round
+  }
+
+  // Small inputs: weighted quickselect with a three-way partition.
   size_t lo = 0;
-  size_t hi = keys.size();
-  double below = 0.0;  // mass of keys known to be below the range [lo, hi)
+  size_t hi = n;
   for (int pass = 0; lo < hi; ++pass) {
     if (pass == kMaxSelectPasses) {
       std::vector<size_t> order(hi - lo);
@@ -201,37 +273,39 @@ Warped warp(const SamplingParams& p, std::span<const float> row, float row_max, 
   const float inv_t = out.inv_temperature;
   const float scaled_max = row_max * inv_t;
   Candidates c{s.ids.data(), s.values.data(), 0};
-  auto push = [&](size_t i) {
-    c.ids[c.n] = static_cast<int32_t>(i);
-    c.values[c.n] = row[i] * inv_t;
-    ++c.n;
-  };
   double nucleus_total = -1.0;  // full-row mass when top_p runs on a prefiltered row
   bool min_p_done = false;
-  // Appends every i with row[i] * scale - offset >= threshold.
-  auto push_at_least = [&](const float* x, float scale, float offset, float threshold) {
-    for (size_t i = find_at_least(x, n, 0, scale, offset, threshold); i < n;
-         i = find_at_least(x, n, i + 1, scale, offset, threshold)) {
-      push(i);
-    }
+  // Every i with row[i] * scale - offset >= threshold becomes a candidate.
+  auto collect = [&](const float* x, float scale, float offset, float threshold) {
+    c.n = collect_at_least(x, n, scale, offset, threshold, c.ids);
+    for (size_t j = 0; j < c.n; ++j) c.values[j] = row[static_cast<size_t>(c.ids[j])] * inv_t;
   };
   if (top_k) {
     const float kth = kth_largest(row, static_cast<size_t>(p.top_k), s.sel_keys);
-    push_at_least(row.data(), 1.0f, 0.0f, kth);
+    collect(row.data(), 1.0f, 0.0f, kth);
   } else if (top_p) {
+    // Tokens below (1 - p) / (2n) of the mass can never be in the nucleus
+    // (together they hold under (1 - p) / 2); the histogram then bounds the
+    // nucleus among the rest, and only tokens above that floor go on.
     nucleus_total = sum_exp(row.data(), n, row_max, inv_t, s.weights.data());
-    const double floor = kNucleusPrefilterMargin * (1.0 - static_cast<double>(p.top_p)) /
-                         static_cast<double>(n) * nucleus_total;
-    // Rounded down so that the float comparison never drops a token the
-    // double bound would keep.
-    push_at_least(s.weights.data(), 1.0f, 0.0f, std::nextafter(static_cast<float>(floor), -kInf));
+    const double negligible =
+        0.5 * (1.0 - static_cast<double>(p.top_p)) / static_cast<double>(n) * nucleus_total;
+    const size_t m = collect_at_least(s.weights.data(), n, 1.0f, 0.0f,
+                                      std::nextafter(static_cast<float>(negligible), -kInf), c.ids);
+    const float floor = nucleus_floor(row, row_max, inv_t, s.weights.data(), std::span(c.ids, m),
+                                      static_cast<double>(p.top_p) * nucleus_total);
+    for (size_t j = 0; j < m; ++j) {
+      const float v = row[static_cast<size_t>(c.ids[j])] * inv_t;
+      if (v - scaled_max < floor) continue;
+      c.ids[c.n] = c.ids[j];
+      c.values[c.n] = v;
+      ++c.n;
+    }
   } else if (min_p && !typical) {
-    push_at_least(row.data(), inv_t, scaled_max, log_min_p(p.min_p));
+    collect(row.data(), inv_t, scaled_max, log_min_p(p.min_p));
     min_p_done = true;
   } else {
-    for (size_t i = 0; i < n; ++i) {
-      if (row[i] == row[i]) push(i);
-    }
+    collect(row.data(), 1.0f, 0.0f, -kInf);  // everything but NaN
   }
   if (top_p) top_p_stage(c, p.top_p, nucleus_total, s);
   if (typical) typical_stage(c, p.typical_p, s);

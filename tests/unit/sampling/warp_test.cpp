@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <random>
 
 #include "goldens.h"
@@ -170,6 +171,139 @@ TEST(SamplingWarpTest, WeightedBoundaryFindsTheSmallestSufficientKey) {
       if (k >= want && k < present) present = k;
     }
     EXPECT_EQ(weighted_boundary(keys, weights, target), present) << rep;
+  }
+}
+
+TEST(SamplingWarpTest, WeightedBoundaryOnLargeInputsMatchesSorting) {
+  // Above 2048 keys the histogram narrowing runs first.
+  std::mt19937 gen(21);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::uniform_real_distribution<float> w_dist(0.0f, 1.0f);
+  for (size_t n : {3000u, 50000u, 262144u}) {
+    std::vector<float> keys(n), weights(n);
+    for (size_t i = 0; i < n; ++i) {
+      keys[i] = i % 7 == 0 ? std::round(normal(gen)) : normal(gen);  // some ties
+      weights[i] = w_dist(gen);
+    }
+    keys[5] = kInf;
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    double total = 0;
+    for (float w : weights) total += w;
+    for (double frac : {0.0, 0.01, 0.3, 0.9, 0.999}) {
+      const double target = frac * total;
+      double mass = 0;
+      float want = kInf;
+      for (size_t i = 0; i < n;) {
+        const float key = keys[order[i]];
+        for (; i < n && keys[order[i]] == key; ++i) mass += weights[order[i]];
+        if (mass >= target) {
+          want = key;
+          break;
+        }
+      }
+      auto k = keys;
+      auto w = weights;
+      EXPECT_EQ(weighted_boundary(k, w, target), want) << n << " " << frac;
+    }
+  }
+}
+
+// The documented rules written as plainly as possible (sort, walk), for rows
+// too large for the goldens: the prefilters and selections must not change
+// which tokens survive.
+// `margin[i]`: how far token i's decision was from flipping (mass above vs
+// top_p, or p / p_max vs min_p), the smallest over the stages.
+std::vector<int32_t> reference_survivors(const SamplingParams& p, const std::vector<float>& row,
+                                         std::vector<double>& margin) {
+  const size_t n = row.size();
+  margin.assign(n, INFINITY);
+  std::vector<double> s(n);
+  for (size_t i = 0; i < n; ++i) s[i] = double(row[i] * (1.0f / p.temperature));
+  std::vector<bool> keep(n, true);
+  auto probs = [&] {
+    double m = -INFINITY, z = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (keep[i]) m = std::max(m, s[i]);
+    }
+    std::vector<double> q(n, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      if (keep[i]) z += q[i] = std::exp(s[i] - m);
+    }
+    for (auto& v : q) v /= z;
+    return q;
+  };
+  if (p.top_p < 1.0f) {
+    const auto q = probs();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s[a] > s[b]; });
+    double above = 0;
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      double group = 0;
+      for (; j < n && s[order[j]] == s[order[i]]; ++j) group += q[order[j]];
+      for (size_t k = i; k < j; ++k) {
+        keep[order[k]] = above < p.top_p;
+        margin[order[k]] = std::min(margin[order[k]], std::fabs(above - p.top_p));
+      }
+      above += group;
+      i = j;
+    }
+  }
+  if (p.min_p > 0.0f) {
+    const auto q = probs();
+    const double top = *std::max_element(q.begin(), q.end());
+    for (size_t i = 0; i < n; ++i) {
+      if (!keep[i]) continue;
+      keep[i] = q[i] >= p.min_p * top;
+      margin[i] = std::min(margin[i], std::fabs(q[i] / top - p.min_p));
+    }
+  }
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    if (keep[i]) ids.push_back(int32_t(i));
+  }
+  return ids;
+}
+
+TEST(SamplingWarpTest, LargeRowsKeepTheReferenceSurvivors) {
+  std::mt19937 gen(33);
+  for (float scale : {1.0f, 3.0f, 6.0f}) {
+    std::normal_distribution<float> normal(0.0f, scale);
+    std::vector<float> row(40000);
+    for (auto& v : row) v = normal(gen);
+    for (float t : {0.7f, 1.6f}) {
+      for (auto set :
+           {+[](SamplingParams& q) { q.top_p = 0.9f; }, +[](SamplingParams& q) { q.top_p = 0.3f; },
+            +[](SamplingParams& q) { q.top_p = 0.999f; },
+            +[](SamplingParams& q) { q.min_p = 0.02f; },
+            +[](SamplingParams& q) {
+              q.top_p = 0.95f;
+              q.min_p = 0.1f;
+            }}) {
+        SamplingParams p;
+        p.temperature = t;
+        set(p);
+        WarpScratch scratch;
+        const Warped w = warp(p, row, max_value(row.data(), row.size()), scratch);
+        const std::vector<int32_t> got(w.ids.begin(), w.ids.end());
+        std::vector<double> margin;
+        const auto want = reference_survivors(p, row, margin);
+        // Only tokens within float rounding of the cut may differ (the
+        // weights are float exps: ~1e-7 of the mass).
+        std::vector<int32_t> diff;
+        std::set_symmetric_difference(got.begin(), got.end(), want.begin(), want.end(),
+                                      std::back_inserter(diff));
+        for (int32_t id : diff) {
+          EXPECT_LT(margin[size_t(id)], 1e-6)
+              << "token " << id << " scale " << scale << " t " << t << " p " << p.top_p << " min_p "
+              << p.min_p << " kept " << got.size();
+        }
+        EXPECT_LE(diff.size(), 8u);
+      }
+    }
   }
 }
 
