@@ -13,7 +13,7 @@
 // Log-probabilities (TokenEvent::logprob and the top-N alternatives) are the
 // log-softmax of the row after penalties and logit_bias, before temperature
 // and truncation: the model's distribution for this request, independent of
-// the sampling knobs, finite for every token. TGI reports the same values
+// the sampling knobs, finite wherever the logit is. TGI reports the same values
 // whenever no warper is active; with warpers it reports the warped
 // distribution instead (see docs/sampling.md for why Kiln does not).
 #pragma once
