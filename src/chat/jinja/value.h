@@ -144,9 +144,18 @@ class Value {
   void retain() const {
     if (heap()) ++u_.obj->refs_;
   }
+  // GCC 12 reports -Warray-bounds here for inlined scalar constants whose
+  // heap() is false (a false positive: the pointer is never dereferenced).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
   void release() {
     if (heap() && --u_.obj->refs_ == 0) delete u_.obj;
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   Type type_;
   uint8_t flags_ = 0;
