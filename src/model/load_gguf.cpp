@@ -17,13 +17,6 @@ constexpr double kGemma3LocalTheta = 10000.0;
 // tokenizer.ggml.token_type values (llama.cpp's llama_token_type).
 constexpr int64_t kTokenControl = 3;
 constexpr int64_t kTokenUserDefined = 4;
-// Texts of tokens that end a turn in common chat formats; llama.cpp also treats
-// these as end-of-generation when the file does not name an eot id.
-constexpr std::string_view kEndOfTurnTexts[] = {
-    "<|eot_id|>",      "<|im_end|>", "<|end|>",    "<end_of_turn>",      "<|endoftext|>",
-    "<|end_of_text|>", "<EOT>",      "<|eom_id|>", "<end_of_utterance>",
-};
-
 class GgufReader {
  public:
   GgufReader(const gguf::GgufFile& f, std::string arch) : f_(f), arch_(std::move(arch)) {}
@@ -205,21 +198,16 @@ util::Status read_special(const gguf::GgufFile& f, ModelDescription& m) {
       sp.eos_ids.push_back(*v);
   };
   add_eos(sp.eos);
-  add_eos(sp.eot);
   add_eos(eom);
+  std::vector<std::pair<int64_t, std::string>> candidates;
   for (size_t i = 0; i < tokens.size() && static_cast<int64_t>(i) < n_vocab; ++i) {
-    const bool special =
-        types.size() != tokens.size() || types[i] == kTokenControl || types[i] == kTokenUserDefined;
-    if (!special) continue;
-    for (auto text : kEndOfTurnTexts) {
-      if (tokens[i] != text) continue;
-      add_eos(static_cast<int32_t>(i));
-      if (!sp.eot && text != "<|endoftext|>") {
-        sp.eot = static_cast<int32_t>(i);
-        sp.eot_text = std::string(text);
-      }
-    }
+    if (types.size() == tokens.size() && types[i] != kTokenControl && types[i] != kTokenUserDefined)
+      continue;
+    for (auto text : kEndOfTurnTexts)
+      if (tokens[i] == text) candidates.emplace_back(static_cast<int64_t>(i), std::string(text));
   }
+  guess_eot(candidates, m);
+  add_eos(sp.eot);
   return {};
 }
 
@@ -246,12 +234,17 @@ util::Status read_templates(const gguf::GgufFile& f, ModelDescription& m) {
 util::Result<ModelDescription> load_gguf(const std::filesystem::path& path) {
   auto file = gguf::GgufFile::open(path);
   if (!file) return file.error();
-  const gguf::GgufFile& f = **file;
+  return describe_gguf(std::move(file).value(), path);
+}
+
+util::Result<ModelDescription> describe_gguf(std::shared_ptr<const gguf::GgufFile> file,
+                                             const std::filesystem::path& path) {
+  const gguf::GgufFile& f = *file;
   ModelDescription m;
   m.format = Format::kGguf;
   m.path = path;
-  m.gguf = *file;
-  m.mappings.push_back(f.mapping());
+  m.gguf = file;
+  if (f.mapping()) m.mappings.push_back(f.mapping());
 
   auto arch = f.get_string("general.architecture");
   if (!arch) return arch.error();
@@ -276,8 +269,8 @@ util::Result<ModelDescription> load_gguf(const std::filesystem::path& path) {
   if (auto st = read_hparams(f, m); !st) return util::make_error(st.message());
   if (auto st = finish_description(m, f.name()); !st) return util::make_error(st.message());
   read_tokenizer(f, m);
-  if (auto st = read_special(f, m); !st) return util::make_error(st.message());
   if (auto st = read_templates(f, m); !st) return util::make_error(st.message());
+  if (auto st = read_special(f, m); !st) return util::make_error(st.message());
   return m;
 }
 

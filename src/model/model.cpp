@@ -43,20 +43,24 @@ const ChatTemplate* ModelDescription::chat_template(std::string_view name) const
 
 util::Result<ModelDescription> load_model(const std::filesystem::path& path,
                                           const LoadOptions& options) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    bool has_config = std::filesystem::exists(path / "config.json", ec);
-    if (has_config) return detail::load_hf_dir(path);
-    // A directory holding GGUF files only (e.g. a Hub snapshot of a GGUF repo).
-    std::vector<std::filesystem::path> ggufs;
-    for (const auto& e : std::filesystem::directory_iterator(path, ec))
+  if (fs::is_directory(path, ec)) {
+    // Safetensors weights win; a directory with only GGUF files (a Hub snapshot of
+    // a GGUF repository) loads one of those.
+    if (fs::exists(path / "model.safetensors", ec) ||
+        fs::exists(path / "model.safetensors.index.json", ec))
+      return detail::load_hf_dir(path);
+    std::vector<fs::path> ggufs;
+    for (const auto& e : fs::directory_iterator(path, ec))
       if (e.path().extension() == ".gguf") ggufs.push_back(e.path());
     std::sort(ggufs.begin(), ggufs.end());
     if (!options.gguf_file.empty()) return detail::load_gguf(path / options.gguf_file);
     if (ggufs.size() == 1) return detail::load_gguf(ggufs[0]);
-    if (ggufs.empty())
-      return util::make_error(path.string() + ": no config.json and no .gguf file in directory");
-    return util::make_error(path.string() + ": several .gguf files; choose one with --gguf-file");
+    if (ggufs.size() > 1)
+      return util::make_error(path.string() + ": several .gguf files; choose one with --gguf-file");
+    if (fs::exists(path / "config.json", ec)) return detail::load_hf_dir(path);
+    return util::make_error(path.string() + ": no model.safetensors, config.json or .gguf file");
   }
   if (!std::filesystem::exists(path, ec))
     return util::make_error(path.string() + ": no such file or directory");
@@ -93,9 +97,33 @@ std::optional<Arch> arch_from_hf(std::string_view architecture, std::string_view
     return Arch::kLlama;
   if (architecture == "Qwen2ForCausalLM" || model_type == "qwen2") return Arch::kQwen2;
   if (architecture == "Qwen3ForCausalLM" || model_type == "qwen3") return Arch::kQwen3;
-  if (architecture == "Gemma3ForCausalLM" || model_type == "gemma3_text") return Arch::kGemma3;
+  if (architecture == "Gemma3ForCausalLM" || architecture == "Gemma3ForConditionalGeneration" ||
+      model_type == "gemma3_text")
+    return Arch::kGemma3;
   if (architecture == "Phi3ForCausalLM" || model_type == "phi3") return Arch::kPhi3;
   return std::nullopt;
+}
+
+void guess_eot(const std::vector<std::pair<int64_t, std::string>>& candidates,
+               ModelDescription& m) {
+  if (m.special.eot) return;
+  const ChatTemplate* tmpl = m.chat_template("default");
+  auto pick = [&](bool from_template) {
+    for (auto text : kEndOfTurnTexts) {
+      if (from_template ? tmpl->source.find(text) == std::string::npos
+                        : text == "<|endoftext|>" || text == "<|end_of_text|>")
+        continue;
+      for (const auto& [id, t] : candidates) {
+        if (t != text || id < 0 || id >= m.hparams.n_vocab) continue;
+        m.special.eot = static_cast<int32_t>(id);
+        m.special.eot_text = t;
+        return true;
+      }
+    }
+    return false;
+  };
+  if (tmpl != nullptr && pick(true)) return;
+  pick(false);
 }
 
 namespace {
