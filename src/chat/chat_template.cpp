@@ -23,7 +23,30 @@ std::string apply_tgi_patches(std::string source) {
   return source;
 }
 
-jinja::Value to_value(const Json& j) {
+namespace {
+
+// Deeper JSON becomes None in to_value (its recursion stays bounded); apply()
+// rejects such input with a limit error before converting.
+constexpr int kMaxJsonDepth = 1000;
+
+bool deeper_than(const Json& j, int limit) {
+  if (!j.is_structured()) return false;
+  if (limit <= 0) return true;
+  for (const auto& x : j)
+    if (deeper_than(x, limit - 1)) return true;
+  return false;
+}
+
+jinja::Value convert(const Json& j, int depth);
+
+}  // namespace
+
+jinja::Value to_value(const Json& j) { return convert(j, 0); }
+
+namespace {
+
+jinja::Value convert(const Json& j, int depth) {
+  if (depth > kMaxJsonDepth) return jinja::Value::none();
   switch (j.type()) {
     case Json::value_t::null:
       return jinja::Value::none();
@@ -44,20 +67,22 @@ jinja::Value to_value(const Json& j) {
     case Json::value_t::array: {
       std::vector<jinja::Value> items;
       items.reserve(j.size());
-      for (const auto& x : j) items.push_back(to_value(x));
+      for (const auto& x : j) items.push_back(convert(x, depth + 1));
       return jinja::Value::list(std::move(items));
     }
     case Json::value_t::object: {
       jinja::Value d = jinja::Value::dict();
       jinja::dict_reserve(d, j.size());
       for (auto it = j.begin(); it != j.end(); ++it)  // JSON object keys are unique
-        jinja::dict_append_new(d, jinja::Value::borrowed(it.key()), to_value(it.value()));
+        jinja::dict_append_new(d, jinja::Value::borrowed(it.key()), convert(it.value(), depth + 1));
       return d;
     }
     default:
       return jinja::Value::none();
   }
 }
+
+}  // namespace
 
 TemplateError to_template_error(const jinja::Error& e) {
   TemplateError out;
@@ -108,6 +133,15 @@ bool ChatTemplate::uses_tools(bool with_tools) const {
 }
 
 jinja::Expected<std::string> ChatTemplate::apply(const RenderInputs& in, bool with_tools) const {
+  // Values nest one level deeper than the JSON (the variable itself).
+  const int max_depth = options_.limits.max_recursion_depth - 1;
+  for (const Json* j : {in.messages, in.tools, in.documents, in.extra}) {
+    if (j != nullptr && deeper_than(*j, max_depth))
+      return jinja::Error{jinja::ErrorKind::kLimit,
+                          "input nesting exceeds max_recursion_depth (" +
+                              std::to_string(options_.limits.max_recursion_depth) + ")",
+                          0};
+  }
   jinja::Context ctx;
   // transformers: template_kwargs = {**special_tokens_map, **kwargs}, then the
   // fixed variables; later set() calls win (the engine keeps the last value).

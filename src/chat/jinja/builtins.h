@@ -8,8 +8,9 @@ namespace kiln::jinja {
 #define KILN_JINJA_FILTERS(X)                                                                      \
   X(kAbs, "abs")                                                                                   \
   X(kAttr, "attr")                                                                                 \
-  X(kBatch, "batch") X(kCapitalize, "capitalize") X(kCenter, "center") X(kCount, "count") X(       \
-      kD, "d") X(kDefault, "default") X(kDictsort, "dictsort") X(kE, "e") X(kEscape, "escape")     \
+  X(kBatch, "batch")                                                                               \
+  X(kCapitalize, "capitalize") X(kCenter, "center") X(kCount, "count") X(kD, "d") X(               \
+      kDefault, "default") X(kDictsort, "dictsort") X(kE, "e") X(kEscape, "escape")                \
       X(kFilesizeformat, "filesizeformat") X(kFirst, "first") X(kFloat, "float") X(                \
           kForceescape, "forceescape") X(kFormat, "format") X(kGroupby, "groupby")                 \
           X(kIndent, "indent") X(kInt, "int") X(kItems, "items") X(kJoin, "join") X(kLast, "last") \
@@ -30,9 +31,10 @@ namespace kiln::jinja {
 #define KILN_JINJA_TESTS(X)                                                                       \
   X(kBoolean, "boolean")                                                                          \
   X(kCallable, "callable")                                                                        \
-  X(kDefined, "defined") X(kDivisibleby, "divisibleby") X(kEq, "eq") X(kEqualto, "equalto")       \
-      X(kEqSym, "==") X(kEscaped, "escaped") X(kEven, "even") X(kFalse, "false")                  \
-          X(kFilter, "filter") X(kFloat, "float") X(kGe, "ge") X(kGeSym, ">=") X(kGt, "gt")       \
+  X(kDefined, "defined")                                                                          \
+  X(kDivisibleby, "divisibleby") X(kEq, "eq") X(kEqualto, "equalto") X(kEqSym, "==")              \
+      X(kEscaped, "escaped") X(kEven, "even") X(kFalse, "false") X(kFilter, "filter")             \
+          X(kFloat, "float") X(kGe, "ge") X(kGeSym, ">=") X(kGt, "gt")                            \
               X(kGreaterthan, "greaterthan") X(kGtSym, ">") X(kIn, "in") X(kInteger, "integer")   \
                   X(kIterable, "iterable") X(kLe, "le") X(kLeSym, "<=") X(kLower, "lower")        \
                       X(kLt, "lt") X(kLessthan, "lessthan") X(kLtSym, "<") X(kMapping, "mapping") \

@@ -105,12 +105,12 @@ int find_global(std::string_view name) {
 Value make_namespace(Interp& in, Args& args) {
   Value d = fill_dict(args, "namespace");
   auto* ns = new NamespaceObj();
-  for (const auto& [k, v] : as_dict(d)->entries) {
-    if (!k.is_string()) fail(ErrorKind::kType, "namespace keys must be strings");
-    ns->attrs.emplace_back(std::string(k.str()), v);
-  }
   Value out = Value::object(Type::kNamespace, ns);
   in.namespaces_.push_back(out);
+  for (const auto& [k, v] : as_dict(d)->entries) {
+    if (!k.is_string()) fail(ErrorKind::kType, "namespace keys must be strings");
+    ns->set(std::string(k.str()), v);
+  }
   return out;
 }
 

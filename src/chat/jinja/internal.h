@@ -64,6 +64,7 @@ enum class ListKind : uint8_t {
 struct ListObj : KObject {
   ListObj() : KObject(ObjKind::kList) {}
   std::vector<Value> items;
+  uint32_t depth = 1;  // nesting of containers inside, bounded while rendering
   ListKind lkind = ListKind::kList;
   size_t pos = 0;  // generators/iterators: items before pos are consumed
 };
@@ -71,6 +72,7 @@ struct ListObj : KObject {
 struct DictObj : KObject {
   DictObj() : KObject(ObjKind::kDict) {}
   std::vector<std::pair<Value, Value>> entries;
+  uint32_t depth = 1;
   const Value* find(std::string_view key) const;
   const Value* find(const Value& key) const;  // Python hash-equality of keys
   void set(Value key, Value value);
@@ -96,7 +98,9 @@ struct UndefObj : KObject {
 struct NamespaceObj : KObject {
   NamespaceObj() : KObject(ObjKind::kNamespace) {}
   std::vector<std::pair<std::string, Value>> attrs;
+  uint32_t depth = 1;
   Value* find(std::string_view name);
+  void set(const std::string& name, Value v);
 };
 
 // Intrusive pointer for engine objects that are not Values (scopes).
@@ -138,12 +142,14 @@ inline bool is_tuple(const Value& v) {
 inline bool is_sequence_list(const Value& v) {
   return v.is_list() && (as_list(v)->lkind == ListKind::kList || is_tuple(v));
 }
-inline Value make_list(std::vector<Value> items, ListKind kind = ListKind::kList) {
-  auto* l = new ListObj();
-  l->items = std::move(items);
-  l->lkind = kind;
-  return Value::object(Type::kList, l);
-}
+// Nesting of a value (0 for scalars). Containers record theirs when built
+// so that no render can create values deep enough to overflow the stack
+// when they are printed, compared or freed.
+uint32_t value_depth(const Value& v);
+// Raises the limit error when a container would nest deeper than the limit
+// (only while rendering; conversions outside a render are not bounded here).
+void check_new_depth(uint32_t depth);
+Value make_list(std::vector<Value> items, ListKind kind = ListKind::kList);
 
 Value undefined_name(std::string_view name);
 Value undefined_attr(const Value& owner, std::string_view name);
@@ -177,6 +183,7 @@ size_t py_len(const Value& v);
 std::vector<Value> iterate(const Value& v);
 // Value nesting bound for printing/comparing/serialising (Limits).
 extern thread_local int g_max_value_depth;
+extern thread_local bool g_in_render;
 void check_depth(int depth);
 
 // --- formatting (format.cpp) -----------------------------------------------

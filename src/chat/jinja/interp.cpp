@@ -26,6 +26,7 @@ Interp::Interp(const ParsedTemplate& tmpl, const Limits& limits, const Context& 
                std::string* out)
     : t_(tmpl), limits_(limits), ctx_(ctx), out_(out), scope_(new Scope(Ref<Scope>())) {
   g_max_value_depth = limits.max_recursion_depth;
+  g_in_render = true;
   global_cache_.resize(8);
   for (const auto& [name, value] : ctx.vars()) {
     auto it = t_.symbol_ids.find(name);
@@ -34,6 +35,7 @@ Interp::Interp(const ParsedTemplate& tmpl, const Limits& limits, const Context& 
 }
 
 Interp::~Interp() {
+  g_in_render = false;
   for (auto& s : macro_scopes_) s->vars.clear();
   for (auto& n : namespaces_) as_ns(n)->attrs.clear();
 }
@@ -264,11 +266,7 @@ void Interp::bind_target(Scope* scope, const Target& t, Value v) {
       }
       if (ns.type() != Type::kNamespace)
         fail(ErrorKind::kRuntime, "cannot assign attribute on non-namespace object");
-      NamespaceObj* o = as_ns(ns);
-      if (Value* x = o->find(t.attr))
-        *x = std::move(v);
-      else
-        o->attrs.emplace_back(t.attr, std::move(v));
+      as_ns(ns)->set(t.attr, std::move(v));
       return;
     }
   }

@@ -477,6 +477,7 @@ Value dict_method(const Value& self, std::string_view name, Args& a, bool* found
   if (name == "copy") {
     Value c = Value::dict();
     as_dict(c)->entries = d->entries;
+    as_dict(c)->depth = d->depth;
     return c;
   }
   if (name == "clear" || name == "pop" || name == "popitem" || name == "setdefault" ||

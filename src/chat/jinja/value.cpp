@@ -1,5 +1,6 @@
 // Value construction and Python value semantics: truthiness, equality,
 // ordering, str()/repr(), len(), iteration, Undefined.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -8,6 +9,7 @@
 namespace kiln::jinja {
 
 thread_local int g_max_value_depth = 200;
+thread_local bool g_in_render = false;
 
 void fail(ErrorKind kind, std::string message) {
   throw JinjaError{Error{kind, std::move(message), 0}};
@@ -49,12 +51,44 @@ std::string_view Value::str() const {
   return std::string_view(u_.s, len_);
 }
 
+uint32_t value_depth(const Value& v) {
+  switch (v.type()) {
+    case Type::kList:
+      return as_list(v)->depth;
+    case Type::kDict:
+      return as_dict(v)->depth;
+    case Type::kNamespace:
+      return as_ns(v)->depth;
+    default:
+      return 0;
+  }
+}
+
+void check_new_depth(uint32_t depth) {
+  if (g_in_render && depth > static_cast<uint32_t>(g_max_value_depth))
+    fail(ErrorKind::kLimit,
+         "value nesting exceeds max_recursion_depth (" + std::to_string(g_max_value_depth) + ")");
+}
+
+Value make_list(std::vector<Value> items, ListKind kind) {
+  uint32_t d = 0;
+  for (const Value& x : items) d = std::max(d, value_depth(x));
+  check_new_depth(d + 1);
+  auto* l = new ListObj();
+  l->items = std::move(items);
+  l->lkind = kind;
+  l->depth = d + 1;
+  return Value::object(Type::kList, l);
+}
+
 void dict_set(Value& dict, Value key, Value value) {
   as_dict(dict)->set(std::move(key), std::move(value));
 }
 
 void dict_append_new(Value& dict, Value key, Value value) {
-  as_dict(dict)->entries.emplace_back(std::move(key), std::move(value));
+  DictObj* d = as_dict(dict);
+  d->depth = std::max(d->depth, 1 + std::max(value_depth(key), value_depth(value)));
+  d->entries.emplace_back(std::move(key), std::move(value));
 }
 
 void dict_reserve(Value& dict, size_t n) { as_dict(dict)->entries.reserve(n); }
@@ -91,6 +125,9 @@ const Value* DictObj::find(const Value& key) const {
 }
 
 void DictObj::set(Value key, Value value) {
+  uint32_t d = 1 + std::max(value_depth(key), value_depth(value));
+  check_new_depth(d);
+  depth = std::max(depth, d);
   for (auto& [k, v] : entries) {
     if (k.is_string() == key.is_string() && py_equal(k, key)) {
       v = std::move(value);
@@ -99,6 +136,16 @@ void DictObj::set(Value key, Value value) {
   }
   entries.emplace_back(std::move(key), std::move(value));
   indexed_ = false;
+}
+
+void NamespaceObj::set(const std::string& name, Value v) {
+  uint32_t d = 1 + value_depth(v);
+  check_new_depth(d);
+  depth = std::max(depth, d);
+  if (Value* x = find(name))
+    *x = std::move(v);
+  else
+    attrs.emplace_back(name, std::move(v));
 }
 
 Value* NamespaceObj::find(std::string_view name) {

@@ -62,6 +62,33 @@ TEST(JinjaLimits, RecursionDepth) {
                "max_recursion_depth");
 }
 
+TEST(JinjaLimits, ValueNesting) {
+  // Values nested deep enough to overflow the stack when freed or printed
+  // are refused while they are built.
+  expect_limit(render("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}"
+                      "{% set ns.x = [ns.x] %}{% endfor %}"),
+               "max_recursion_depth");
+  expect_limit(render("{% set ns = namespace(x=none) %}{% for i in range(100000) %}"
+                      "{% set ns.x = namespace(y={'k': ns.x}) %}{% endfor %}"),
+               "max_recursion_depth");
+  // Deep request JSON is a limit error, not a crash.
+  Json deep = Json::array();
+  Json* cur = &deep;
+  for (int i = 0; i < 5000; ++i) {
+    cur->push_back(Json::array());
+    cur = &(*cur)[0];
+  }
+  EXPECT_TRUE(to_value(deep).is_list());
+  auto t = ChatTemplate::compile("{{ messages }}", ChatTemplateOptions());
+  ASSERT_TRUE(t.ok());
+  Json msgs = Json::array({Json{{"role", "user"}, {"content", deep}}});
+  RenderInputs in;
+  in.messages = &msgs;
+  auto out = (*t)->apply(in);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().kind, jinja::ErrorKind::kLimit);
+}
+
 TEST(JinjaLimits, NestingDepthAtCompile) {
   std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
   expect_limit(render(deep), "max_nesting_depth");
