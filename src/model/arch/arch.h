@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -95,7 +96,15 @@ class Step {
   void pre_norm_layer(const LayerWeights& w, int32_t il);
 
  private:
+  struct Output {
+    const Linear* m;
+    float* y;
+    int64_t ldy;
+  };
   void project(const Linear& m, const float* x, int64_t ldx, float* y, int64_t ldy);
+  // Several projections of the same input in one matmul dispatch.
+  void project_many(std::initializer_list<Output> outputs, const float* x, int64_t ldx);
+  void add_bias(const Linear& m, float* y, int64_t ldy);
   // Runs fn(t) for every token, on the pool when there is enough work.
   template <class F>
   void for_tokens(int64_t work_per_token, const F& fn);

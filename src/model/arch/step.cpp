@@ -54,6 +54,17 @@ void Step::add(const float* x, float* y) {
 
 void Step::project(const Linear& m, const float* x, int64_t ldx, float* y, int64_t ldy) {
   cpu::matmul(m.w, x, ldx, n_, y, ldy, *in_.pool);
+  add_bias(m, y, ldy);
+}
+
+void Step::project_many(std::initializer_list<Output> outputs, const float* x, int64_t ldx) {
+  std::vector<cpu::MatmulTarget> targets;
+  for (const Output& o : outputs) targets.push_back({.w = &o.m->w, .y = o.y, .ldy = o.ldy});
+  cpu::matmul_many(targets, x, ldx, n_, *in_.pool);
+  for (const Output& o : outputs) add_bias(*o.m, o.y, o.ldy);
+}
+
+void Step::add_bias(const Linear& m, float* y, int64_t ldy) {
   if (!m.bias.empty())
     for_tokens(m.w.rows, [&](int64_t t) { cpu::add(m.bias.data(), y + t * ldy, m.w.rows); });
 }
@@ -73,9 +84,7 @@ void Step::attention(const LayerWeights& w, int32_t il, const float* h, float* o
   if (w.qkv.present()) {
     project(w.qkv, h, E, q, ld);
   } else {
-    project(w.q, h, E, q, ld);
-    project(w.k, h, E, k, ld);
-    project(w.v, h, E, v, ld);
+    project_many({{&w.q, q, ld}, {&w.k, k, ld}, {&w.v, v, ld}}, h, E);
   }
 
   const bool local = in_.model->hparams.layer_is_swa[static_cast<size_t>(il)];
@@ -136,8 +145,7 @@ void Step::gated_mlp(const LayerWeights& w, const float* h, float* out) {
     ld = F;
     grow(ws_.gate, n_ * F);
     grow(ws_.up, n_ * F);
-    project(w.gate, h, E, ws_.gate.data(), F);
-    project(w.up, h, E, ws_.up.data(), F);
+    project_many({{&w.gate, ws_.gate.data(), F}, {&w.up, ws_.up.data(), F}}, h, E);
     gate = ws_.gate.data();
     up = ws_.up.data();
   }
