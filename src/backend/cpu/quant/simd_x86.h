@@ -40,11 +40,25 @@ struct V512 {
   static constexpr bool kBitShuffle = kVnni;
 
   static I zero() { return _mm512_setzero_si512(); }
-  // Shifts of 16-bit lanes by a count known only after unrolling; n < 0
-  // shifts right.
-  static I shift16(I a, int n) {
+  // Moves the bits of every byte left by n (right for n < 0, |n| < 8). Only
+  // the bits that stay inside their byte are defined: callers mask the
+  // others away. The VNNI variant uses vpmultishiftqb (VBMI, port 5) so the
+  // shifts do not compete with vpdpbusd for port 0; the others shift 16-bit
+  // lanes.
+  static I byte_shift(I a, int n) {
+#if defined(__AVX512VBMI__)
+    if constexpr (kVnni) {
+      // byte b of each qword takes the 8 bits starting at bit 8b - n (mod 64)
+      return _mm512_multishift_epi64_epi8(_mm512_set1_epi64(multishift_ctl(n)), a);
+    }
+#endif
     if (n >= 0) return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n));
     return _mm512_srl_epi16(a, _mm_cvtsi32_si128(-n));
+  }
+  static constexpr int64_t multishift_ctl(int n) {
+    uint64_t c = 0;
+    for (int b = 0; b < 8; ++b) c |= static_cast<uint64_t>((8 * b - n) & 63) << (8 * b);
+    return static_cast<int64_t>(c);
   }
   static I srl32n(I a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
   static F fzero() { return _mm512_setzero_ps(); }
@@ -132,6 +146,51 @@ struct V512 {
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
   // For the activation quantizers.
+  static constexpr bool kTreeReduce = true;
+  // Transposed reductions: lane i of tree16(v) reduces the 16 lanes of
+  // v[kTreeOrder[i]] (kTreeOrder is a 4x4 transpose, its own inverse), so
+  // feeding v[i] = block kTreeOrder[i] puts block i's result in lane i.
+  static constexpr int kTreeOrder[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+  template <class Op>
+  static F tree16(const F* v, Op op) {
+    F u[8], w[4], z[2];
+    for (int k = 0; k < 8; ++k)
+      u[k] = op(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
+                _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xEE));
+    for (int k = 0; k < 4; ++k)
+      w[k] = op(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88),
+                _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xDD));
+    for (int k = 0; k < 2; ++k)
+      z[k] = op(_mm512_shuffle_ps(w[2 * k], w[2 * k + 1], 0x44),
+                _mm512_shuffle_ps(w[2 * k], w[2 * k + 1], 0xEE));
+    return op(_mm512_shuffle_ps(z[0], z[1], 0x88), _mm512_shuffle_ps(z[0], z[1], 0xDD));
+  }
+  static F tree_max16(const F* v) {
+    return tree16(v, [](F a, F b) { return _mm512_max_ps(a, b); });
+  }
+  static I tree_add16(const I* v) {
+    F f[16];
+    for (int i = 0; i < 16; ++i) f[i] = _mm512_castsi512_ps(v[i]);
+    return _mm512_castps_si512(tree16(f, [](F a, F b) {
+      return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+    }));
+  }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F round_half(F a) {  // to the nearest half and back (round half to even)
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  static F select_below(F a, float limit, F if_below, F otherwise) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(limit), _CMP_LT_OQ), otherwise,
+                                if_below);
+  }
+  static F lane(F a, int i) { return _mm512_permutexvar_ps(_mm512_set1_epi32(i), a); }
+  static void store_f(float* p, F a) { _mm512_storeu_ps(p, a); }
+  static void store_i(int32_t* p, I a) { _mm512_storeu_si512(p, a); }
+  // Index of the first lane equal to m in |a|, or -1.
+  static int first_abs_equal(F a, float m) {
+    const __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(a), _mm512_set1_ps(m), _CMP_EQ_OQ);
+    return k == 0 ? -1 : __builtin_ctz(k);
+  }
   static F loadu(const float* p) { return _mm512_loadu_ps(p); }
   static F fabs(F a) { return _mm512_abs_ps(a); }
   static F fmax(F a, F b) { return _mm512_max_ps(a, b); }
@@ -169,7 +228,8 @@ struct VAvx2 {
   static constexpr bool kBitShuffle = false;
 
   static I mk(__m256i v) { return {v, v}; }
-  static I shift16(I x, int n) {
+  // See V512::byte_shift: bits that leave their byte are undefined.
+  static I byte_shift(I x, int n) {
     if (n >= 0) {
       const __m128i c = _mm_cvtsi32_si128(n);
       return {_mm256_sll_epi16(x.a, c), _mm256_sll_epi16(x.b, c)};
@@ -268,6 +328,7 @@ struct VAvx2 {
   static F fnmadd(F x, F y, F z) {
     return {_mm256_fnmadd_ps(x.a, y.a, z.a), _mm256_fnmadd_ps(x.b, y.b, z.b)};
   }
+  static constexpr bool kTreeReduce = false;
   static F loadu(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
   static F fabs(F x) {
     const __m256 m = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
