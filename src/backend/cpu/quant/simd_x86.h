@@ -48,13 +48,20 @@ struct V512 {
   static I byte_shift(I a, int n) {
 #if defined(__AVX512VBMI__)
     if constexpr (kVnni) {
-      // byte b of each qword takes the 8 bits starting at bit 8b - n (mod 64)
-      return _mm512_multishift_epi64_epi8(_mm512_set1_epi64(multishift_ctl(n)), a);
+      static constexpr auto kCtl = [] {
+        struct Table {
+          int64_t v[16];
+        } t{};
+        for (int i = 0; i < 16; ++i) t.v[i] = multishift_ctl(i - 8);
+        return t;
+      }();
+      return _mm512_multishift_epi64_epi8(_mm512_set1_epi64(kCtl.v[n + 8]), a);
     }
 #endif
     if (n >= 0) return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n));
     return _mm512_srl_epi16(a, _mm_cvtsi32_si128(-n));
   }
+  // byte b of each qword takes the 8 bits starting at bit 8b - n (mod 64)
   static constexpr int64_t multishift_ctl(int n) {
     uint64_t c = 0;
     for (int b = 0; b < 8; ++b) c |= static_cast<uint64_t>((8 * b - n) & 63) << (8 * b);
