@@ -172,7 +172,7 @@ int run_inspect(const InspectOptions& o) {
               static_cast<long long>(s.tokenizer_vocab), static_cast<long long>(hp.n_vocab));
   std::string tmpl = templates.empty() ? "none" : "";
   for (size_t i = 0; i < templates.size(); ++i) tmpl += (i ? ", " : "") + templates[i];
-  std::printf("chat template: %s\n", tmpl.c_str());
+  std::printf("templates:    %s\n", tmpl.c_str());
   std::printf("memory:       weights %s + KV cache %s (f16, ctx %lld x batch %lld) = %s\n",
               human_bytes(s.weight_bytes).c_str(), human_bytes(kv).c_str(),
               static_cast<long long>(ctx), static_cast<long long>(batch),
