@@ -26,6 +26,17 @@ and Python `tokenizers` (the reference).
            writes for these tokenizer.json files (no tensors). The tests check
            that these GGUF vocabularies tokenize the corpus like the JSON ones.
            Idempotent; scripts/fetch_tokenizers.sh runs it.
+  variants write tests/data/tokenizer/variants.jsonl: component variants that the
+           six real files do not use (Metaspace, Whitespace, Digits,
+           Punctuation, Split behaviours, Lowercase/NFKC/NFD/StripAccents/Strip,
+           BertNormalizer, added-token lstrip/rstrip/single_word/normalized,
+           RobertaProcessing, Metaspace/Strip/Replace decoders), each applied
+           as a patch to the llama2 or llama3 tokenizer.json, with the
+           reference's output on a fixed list of texts.
+  tiny     write tests/data/tokenizer/tiny_bytelevel.tokenizer.json (~100 KB):
+           llama3's pipeline with NFC and a few flagged added tokens, cut to the
+           256 byte tokens and the first 3000 merges; the fuzz target's
+           byte-level tokenizer (no goldens).
   unicode-table
            write src/tokenizer/unicode_hf_exceptions.inc: the code points
            that utf8proc (Kiln's normalization data) knows but the reference's
@@ -355,6 +366,143 @@ def unicode_table():
     print(f"unicode-table: {len(exceptions)} code points in {len(ranges)} ranges -> {os.path.relpath(path, ROOT)}")
 
 
+VARIANT_TEXTS = [
+    "", " ", "Hello world", "  Hello   world  ", "hello\tworld\n\nbye", "Héllo Wörld ÀÉÎ café naïve",
+    "ﬁ ½ ² Ⅻ ｆｕｌｌ", "İstanbul ΣΊΣΥΦΟΣ", "price: $1,234.56 or 7890!", "e=mc^2; x:=y->z (a[b]{c})",
+    "don't I'll we've", "你好，世界。", "🦙🔥 👩‍💻 🇫🇷", "<s>Hello</s> <mask> [X] x word words sword word.",
+    " <mask>  and [X]   end", "hello world HELLO WORLD", "a\u0301 e\u0301\u0316", "12345678901234567890",
+    "Ω Å K", "tab\there\r\nline", "▁literal▁marker", "word", "<|begin_of_text|>Hi<|end_of_text|>",
+]
+
+META = "\u2581"
+VARIANTS = [
+    ("metaspace-first", "llama2", {
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": META, "prepend_scheme": "first", "split": False},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "Metaspace", "replacement": META,
+                                                      "prepend_scheme": "first", "split": False},
+                                                     {"type": "ByteFallback"}, {"type": "Fuse"}]}}),
+    ("metaspace-always-split", "llama2", {
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": META, "prepend_scheme": "always", "split": True},
+        "decoder": {"type": "Metaspace", "replacement": META, "prepend_scheme": "always", "split": True}}),
+    ("nfkc-lower-strip-whitespace", "llama2", {
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"},
+                                                           {"type": "Strip", "strip_left": True, "strip_right": True}]},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}}),
+    ("nfd-stripaccents-digits-punct", "llama2", {
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"},
+                                                           {"type": "Prepend", "prepend": META}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": True}, {"type": "Punctuation", "behavior": "Isolated"},
+            {"type": "WhitespaceSplit"}]},
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": META}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 2, "stop": 0}]}}),
+    ("bert-normalizer-bert-pre", "llama2", {
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}}),
+    ("digits-contiguous-chardelim-nfkd", "llama2", {
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKD"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": META}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": False}, {"type": "CharDelimiterSplit", "delimiter": "o"}]}}),
+    ("gpt2-bytelevel-roberta", "llama3", {
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["<|end_of_text|>", 128001],
+                           "cls": ["<|begin_of_text|>", 128000], "trim_offsets": True, "add_prefix_space": True}}),
+    ("split-behaviours", "llama3", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithNext", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "\\p{P}+"}, "behavior": "MergedWithPrevious", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "[0-9]"}, "behavior": "Contiguous", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "\\p{Han}+"}, "behavior": "Removed", "invert": True},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}}),
+    ("split-removed-lowercase", "llama3", {
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Removed", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]}}),
+    ("added-token-flags", "llama3", {
+        "added_tokens_extra": [
+            {"content": "<mask>", "single_word": False, "lstrip": True, "rstrip": False, "normalized": False,
+             "special": True},
+            {"content": "[X]", "single_word": False, "lstrip": False, "rstrip": True, "normalized": False,
+             "special": True},
+            {"content": "word", "single_word": True, "lstrip": False, "rstrip": False, "normalized": False,
+             "special": False},
+            {"content": "HELLO WORLD", "single_word": False, "lstrip": False, "rstrip": False, "normalized": True,
+             "special": False}],
+        "normalizer": {"type": "Lowercase"}}),
+]
+
+
+def make_variants():
+    from tokenizers import Tokenizer
+    bases = {"llama2": os.path.join(ROOT, "tests", "data", "tokenizer", "llama2.tokenizer.json"),
+             "llama3": os.path.join(CACHE, "llama3", "tokenizer.json")}
+    out = []
+    for name, base, patch in VARIANTS:
+        d = json.load(open(bases[base], encoding="utf-8"))
+        for key, value in patch.items():
+            if key == "added_tokens_extra":
+                next_id = max(max(d["model"]["vocab"].values()), max(a["id"] for a in d["added_tokens"])) + 1
+                for k, a in enumerate(value):
+                    d["added_tokens"].append(dict(a, id=next_id + k))
+            else:
+                d[key] = value
+        tok = Tokenizer.from_str(json.dumps(d))
+        cases = []
+        for text in VARIANT_TEXTS:
+            for add in (True, False):
+                enc = tok.encode(text, add_special_tokens=add)
+                cases.append({"text": text, "add_special_tokens": add, "ids": enc.ids, "tokens": enc.tokens,
+                              "offsets": byte_offsets(text, enc.offsets),
+                              "decoded": tok.decode(enc.ids, skip_special_tokens=False),
+                              "decoded_skip": tok.decode(enc.ids, skip_special_tokens=True)})
+        out.append({"name": name, "base": base, "patch": patch, "cases": cases})
+    path = os.path.join(ROOT, "tests", "data", "tokenizer", "variants.jsonl")
+    with open(path, "w", encoding="utf-8") as f:
+        for v in out:
+            f.write(json.dumps(v, ensure_ascii=False) + "\n")
+    print(f"variants: {len(out)} -> {os.path.relpath(path, ROOT)}")
+
+
+def make_tiny():
+    d = json.load(open(os.path.join(CACHE, "llama3", "tokenizer.json"), encoding="utf-8"))
+    vocab = d["model"]["vocab"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in d["model"]["merges"][:3000]]
+    keep = {}
+    for t, i in vocab.items():
+        if len(t) == 1:
+            keep[t] = i
+    for m in merges:
+        a, b = m.split(" ")
+        for t in (a, b, a + b):
+            keep[t] = vocab[t]
+    ids = {t: k for k, t in enumerate(sorted(keep, key=lambda t: keep[t]))}
+    d["model"]["vocab"] = ids
+    d["model"]["merges"] = merges
+    n = len(ids)
+    d["normalizer"] = {"type": "NFC"}
+    d["added_tokens"] = [
+        {"id": n, "content": "<|begin_of_text|>", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True},
+        {"id": n + 1, "content": "<mask>", "single_word": False, "lstrip": True, "rstrip": True,
+         "normalized": False, "special": True},
+        {"id": n + 2, "content": "word", "single_word": True, "lstrip": False, "rstrip": False,
+         "normalized": True, "special": False},
+    ]
+    d["post_processor"]["processors"][1]["special_tokens"]["<|begin_of_text|>"]["ids"] = [n]
+    path = os.path.join(ROOT, "tests", "data", "tokenizer", "tiny_bytelevel.tokenizer.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(d, f, ensure_ascii=False)
+    print(f"tiny: {n} tokens, {len(merges)} merges -> {os.path.relpath(path, ROOT)}")
+
+
 GGUF_PRE = {"llama3": "llama-bpe", "qwen3": "qwen2", "deepseek_v3": "deepseek-v3", "gptoss": "gpt-4o"}
 
 
@@ -460,6 +608,8 @@ def main():
     s.add_argument("name")
     s.add_argument("doc", type=int)
     sub.add_parser("unicode-table")
+    sub.add_parser("variants")
+    sub.add_parser("tiny")
     gg = sub.add_parser("gguf")
     gg.add_argument("names", nargs="*", default=["llama2", "llama3", "qwen3", "deepseek_v3", "gptoss"])
     args = ap.parse_args()
@@ -470,6 +620,10 @@ def main():
     elif args.cmd == "gguf":
         for n in args.names:
             write_gguf(n)
+    elif args.cmd == "tiny":
+        make_tiny()
+    elif args.cmd == "variants":
+        make_variants()
     elif args.cmd == "unicode-table":
         unicode_table()
     else:

@@ -69,15 +69,8 @@ json tokenize_line(const tokenizer::Tokenizer& tok, const json& in, bool with_of
     add_special = a->get<bool>();
   }
   const auto& s = text->get_ref<const std::string&>();
-  tokenizer::Encoding e;
-  if (with_offsets) {
-    e = tok.encode_with_offsets(s, add_special);
-  } else {
-    e.ids = tok.encode(s, add_special);
-  }
-  json tokens = json::array();
-  for (tokenizer::TokenId id : e.ids) tokens.push_back(std::string(tok.token(id)));
-  json out = {{"ids", e.ids}, {"tokens", std::move(tokens)}};
+  const tokenizer::Encoding e = tok.encode_with_offsets(s, add_special);
+  json out = {{"ids", e.ids}, {"tokens", e.tokens}};
   if (with_offsets) {
     json offsets = json::array();
     for (const auto& o : e.offsets) offsets.push_back({o.start, o.stop});

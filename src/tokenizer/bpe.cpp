@@ -62,7 +62,7 @@ bool BpeModel::key_of(std::string_view token, std::string& raw) const {
 int32_t BpeModel::token_to_id(std::string_view token) const {
   if (!options_.byte_level) return vocab_.find(token);
   thread_local std::string key;
-  return key_of(token, key) ? vocab_.find(key) : -1;
+  return key_of(token, key) ? vocab_.find(key) : other_tokens_.find(token);
 }
 
 util::Result<std::unique_ptr<BpeModel>> BpeModel::create_vocab(
@@ -80,12 +80,17 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create_vocab(
   if (size_t(max_id) > vocab.size() * 4 + 1024)
     return util::make_error("vocabulary ids are too sparse: max id " + std::to_string(max_id) +
                             " for " + std::to_string(vocab.size()) + " tokens");
+  m->vocab_count_ = vocab.size();
   m->id_to_token_.resize(size_t(max_id + 1));
   m->present_.assign(size_t(max_id + 1), false);
   m->vocab_.reserve(vocab.size());
   std::string key;
   for (auto& [token, id] : vocab) {
-    if (m->key_of(token, key)) m->vocab_.insert_or_assign(key, id);
+    if (m->key_of(token, key)) {
+      m->vocab_.insert_or_assign(key, id);
+    } else {
+      m->other_tokens_.insert_or_assign(token, id);
+    }
     m->present_[size_t(id)] = true;
     m->id_to_token_[size_t(id)] = std::move(token);
   }

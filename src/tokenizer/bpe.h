@@ -71,6 +71,7 @@ class BpeModel {
   bool has_id(int32_t id) const { return id >= 0 && size_t(id) < present_.size() && present_[id]; }
   int32_t token_to_id(std::string_view token) const;  // -1 when absent
   size_t max_id_plus_one() const { return id_to_token_.size(); }
+  size_t vocab_count() const { return vocab_count_; }  // entries, as the reference counts them
   const BpeOptions& options() const { return options_; }
 
  private:
@@ -91,12 +92,17 @@ class BpeModel {
 
   BpeOptions options_;
   StringIdMap vocab_;
+  // Byte-level: tokens with characters outside the byte alphabet (added
+  // tokens listed in the vocabulary): never produced by merges, but found by
+  // token_to_id.
+  StringIdMap other_tokens_;
   PairMap merges_;
   std::vector<std::string> id_to_token_;
   std::vector<bool> present_;
   std::array<int32_t, 256> byte_id_{};      // byte-level: the token of each single byte
   std::array<int32_t, 256> fallback_id_{};  // <0xNN> tokens, -1 when missing
   bool full_byte_fallback_ = false;
+  size_t vocab_count_ = 0;
   int32_t unk_id_ = -1;
 
   // Word -> tokens cache (as the reference keeps one); words of 256 bytes or

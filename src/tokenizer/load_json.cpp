@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "tokenizer/impl.h"
 #include "tokenizer/unicode.h"
@@ -538,6 +539,7 @@ util::Result<std::unique_ptr<TokenizerImpl>> load_tokenizer_json(std::string_vie
 
     const json& added = j.value("added_tokens", json::array());
     if (!added.is_array()) return ctx.error("added_tokens", "must be a list");
+    std::vector<AddedToken> parsed;
     for (size_t i = 0; i < added.size(); ++i) {
       const json& a = added[i];
       const std::string w = "added_tokens[" + std::to_string(i) + "]";
@@ -556,8 +558,43 @@ util::Result<std::unique_ptr<TokenizerImpl>> load_tokenizer_json(std::string_vie
       t.lstrip = get_bool(a, "lstrip", false);
       t.rstrip = get_bool(a, "rstrip", false);
       t.normalized = get_bool(a, "normalized", !t.special);
-      impl->added.push_back(std::move(t));
+      parsed.push_back(std::move(t));
     }
+    // Ids as the reference assigns them when it loads a file (its
+    // AddedVocabulary::add_tokens): a content already known (an earlier added
+    // token, or a model token) takes that id; a new one the next id after the
+    // model vocabulary and the ids given so far. Files the library saved carry
+    // exactly these ids; the id written in the file is otherwise ignored, as
+    // the reference ignores it (with a warning).
+    std::map<std::string, int32_t, std::less<>> by_content;
+    std::map<int32_t, AddedToken> by_id;
+    const auto model_size = int64_t(impl->model->vocab_count());
+    std::optional<int64_t> max_id;
+    auto same = [](const AddedToken& a, const AddedToken& b) {
+      return a.content == b.content && a.special == b.special && a.single_word == b.single_word &&
+             a.lstrip == b.lstrip && a.rstrip == b.rstrip && a.normalized == b.normalized;
+    };
+    for (AddedToken& t : parsed) {
+      if (t.content.empty()) continue;
+      if (std::any_of(by_id.begin(), by_id.end(), [&](const auto& e) { return same(e.second, t); }))
+        continue;
+      int64_t id;
+      if (auto it = by_content.find(t.content); it != by_content.end()) {
+        id = it->second;
+      } else if (const int32_t m = impl->model->token_to_id(t.content); m >= 0) {
+        id = m;
+      } else if (!max_id) {
+        id = model_size;
+      } else {
+        id = (*max_id >= model_size || model_size == 0) ? *max_id + 1 : model_size;
+      }
+      if (id > INT32_MAX) return ctx.error("added_tokens", "too many added tokens");
+      by_content[t.content] = int32_t(id);
+      max_id = max_id ? std::max(*max_id, id) : id;
+      t.id = int32_t(id);
+      by_id[t.id] = t;
+    }
+    for (auto& [id, t] : by_id) impl->added.push_back(std::move(t));
 
     auto id_of = [&](const std::string& name) -> int32_t {
       for (const AddedToken& t : impl->added)

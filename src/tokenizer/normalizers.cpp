@@ -341,14 +341,15 @@ class ReplaceNormalizer final : public Normalizer {
       scratch.text.append(t, copied, b - copied);
       if (track)
         scratch.align.insert(scratch.align.end(), s.align.begin() + copied, s.align.begin() + b);
-      if (e > b) {
-        push(scratch, content_, Range{track ? s.align[b].begin : 0, track ? s.align[e - 1].end : 0},
-             track);
-      } else {
-        // An empty match inserts content aligned to the next character.
-        const Range r = track && b < t.size() ? s.align[b] : Range{};
-        push(scratch, content_, r, track);
+      // The reference aligns the replacement with the last replaced character
+      // (an empty match: with the character before it).
+      Range r{};
+      if (track && e > b) {
+        r = s.align[e - 1];
+      } else if (track && b > 0) {
+        r = s.align[b - 1];
       }
+      push(scratch, content_, r, track);
       copied = e;
     };
     if (regex_) {

@@ -44,7 +44,25 @@ ThreadState& thread_state() {
 
 }  // namespace
 
-std::string rewrite_oniguruma_pattern(std::string_view p) {
+namespace {
+
+// General categories (and "Any"): every other \p{Name} of a tokenizer regex
+// is a script, which Oniguruma matches by the Script property, while PCRE2's
+// \p{Name} uses Script_Extensions (U+3002 "。" is then Han too); \p{sc:Name}
+// is PCRE2's Script-only form.
+bool is_category_name(std::string_view n) {
+  static constexpr std::string_view kNames[] = {
+      "L",  "Lu", "Ll", "Lt", "Lm", "Lo", "L&", "M",  "Mn",  "Mc",  "Me",  "N",   "Nd",  "Nl", "No",
+      "P",  "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S",   "Sm",  "Sc",  "Sk",  "So",  "Z",  "Zs",
+      "Zl", "Zp", "C",  "Cc", "Cf", "Cs", "Co", "Cn", "Any", "Xan", "Xps", "Xsp", "Xwd", "Xuc"};
+  for (std::string_view k : kNames)
+    if (n == k) return true;
+  return n.find_first_of("=:") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string rewrite_oniguruma_pattern(std::string_view p, bool scripts_by_sc) {
   std::string out;
   out.reserve(p.size() + 64);
   int class_depth = 0;  // inside [...] (nested classes are Oniguruma syntax)
@@ -78,6 +96,22 @@ std::string rewrite_oniguruma_pattern(std::string_view p) {
           break;
         default:
           break;
+      }
+      if ((e == 'p' || e == 'P') && scripts_by_sc && i + 2 < p.size() && p[i + 2] == '{') {
+        const size_t close = p.find('}', i + 3);
+        if (close != std::string_view::npos) {
+          std::string_view name = p.substr(i + 3, close - i - 3);
+          const bool caret = !name.empty() && name[0] == '^';
+          if (caret) name.remove_prefix(1);
+          out += '\\';
+          out += e;
+          out += caret ? "{^" : "{";
+          if (!name.empty() && !is_category_name(name)) out += "sc:";
+          out += name;
+          out += '}';
+          i = close;
+          continue;
+        }
       }
       if (!set.empty() && (class_depth == 0 || !negate)) {
         if (class_depth == 0) out += negate ? "[^" : "[";
@@ -120,12 +154,18 @@ std::string rewrite_oniguruma_pattern(std::string_view p) {
 
 util::Result<std::unique_ptr<Regex>> Regex::compile(std::string_view pattern) {
   std::unique_ptr<Regex> re(new Regex());
-  re->pattern_ = rewrite_oniguruma_pattern(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(
-      reinterpret_cast<PCRE2_SPTR>(re->pattern_.data()), re->pattern_.size(),
-      PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK, &error, &offset, nullptr);
+  pcre2_code* code = nullptr;
+  // First with scripts as \p{sc:Name}; a name PCRE2 does not know that way
+  // (a long category name such as \p{Letter}) compiles as written.
+  for (bool scripts_by_sc : {true, false}) {
+    re->pattern_ = rewrite_oniguruma_pattern(pattern, scripts_by_sc);
+    code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re->pattern_.data()), re->pattern_.size(),
+                         PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK, &error,
+                         &offset, nullptr);
+    if (code) break;
+  }
   if (!code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof message);

@@ -5,6 +5,8 @@
 //             Unicode \s also takes U+180E)
 //   \w \W  -> Alphabetic + Mark + Nd + Pc (Oniguruma's word class)
 //   \h \H  -> hex digits (Ruby), not PCRE2's horizontal space
+//   \p{Han} -> \p{sc:Han}: scripts by the Script property, as Oniguruma does
+//             (PCRE2's plain form uses Script_Extensions)
 // and it is compiled with ^/$ matching at line ends, as in Ruby.
 // A compiled Regex is immutable; matching is safe from any number of threads
 // (match data and the JIT stack are per thread).
@@ -62,6 +64,6 @@ class Regex {
 };
 
 // Oniguruma -> PCRE2 rewrite described above (exposed for tests).
-std::string rewrite_oniguruma_pattern(std::string_view pattern);
+std::string rewrite_oniguruma_pattern(std::string_view pattern, bool scripts_by_sc = true);
 
 }  // namespace kiln::tokenizer

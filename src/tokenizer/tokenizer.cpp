@@ -101,8 +101,11 @@ util::Status TokenizerImpl::finish() {
 
 namespace {
 
+// Adds the template's special tokens; trims byte-level offsets. `tokens` is
+// null when only ids are wanted.
 void post_process(const TokenizerImpl& impl, bool add_special_tokens, bool with_offsets,
-                  std::vector<TokenId>& ids, std::vector<TokenOffset>& offsets) {
+                  std::vector<TokenId>& ids, std::vector<TokenOffset>& offsets,
+                  std::vector<std::string>* tokens) {
   if (with_offsets && impl.post.trim_offsets) {
     for (size_t i = 0; i < ids.size(); ++i) {
       // Leading / trailing spaces of a byte-level token are not part of its span.
@@ -129,17 +132,26 @@ void post_process(const TokenizerImpl& impl, bool add_special_tokens, bool with_
   if (!add_special_tokens || impl.post.single.empty()) return;
   std::vector<TokenId> out_ids;
   std::vector<TokenOffset> out_offsets;
+  std::vector<std::string> out_tokens;
   for (const PostProcessor::Item& item : impl.post.single) {
     if (item.is_sequence) {
       out_ids.insert(out_ids.end(), ids.begin(), ids.end());
       if (with_offsets) out_offsets.insert(out_offsets.end(), offsets.begin(), offsets.end());
+      if (tokens) out_tokens.insert(out_tokens.end(), tokens->begin(), tokens->end());
     } else {
       out_ids.insert(out_ids.end(), item.ids.begin(), item.ids.end());
       if (with_offsets) out_offsets.insert(out_offsets.end(), item.ids.size(), TokenOffset{});
+      if (tokens) {
+        for (TokenId id : item.ids) {
+          const AddedToken* a = impl.added_token(id);
+          out_tokens.emplace_back(a ? std::string_view(a->content) : impl.model->id_to_token(id));
+        }
+      }
     }
   }
   ids = std::move(out_ids);
   offsets = std::move(out_offsets);
+  if (tokens) *tokens = std::move(out_tokens);
 }
 
 // Splits the text pieces of ws by the matches of `matcher`.
@@ -166,8 +178,13 @@ void split_added(const AddedMatcher& matcher, Workspace& ws) {
   std::swap(ws.pieces, ws.next);
 }
 
+// ids only (full == nullptr), or ids, offsets and token strings into *full.
 void encode_impl(const TokenizerImpl& impl, std::string_view input, bool add_special_tokens,
-                 bool with_offsets, std::vector<TokenId>& ids, std::vector<TokenOffset>& offsets) {
+                 std::vector<TokenId>& ids, Encoding* full) {
+  const bool with_offsets = full != nullptr;
+  thread_local std::vector<TokenOffset> no_offsets;
+  std::vector<TokenOffset>& offsets = full ? full->offsets : no_offsets;
+  std::vector<std::string>* tokens = full ? &full->tokens : nullptr;
   thread_local Workspace ws;
   thread_local std::string repaired;
   thread_local std::vector<TokenPiece> pieces;
@@ -212,11 +229,13 @@ void encode_impl(const TokenizerImpl& impl, std::string_view input, bool add_spe
 
   ids.clear();
   offsets.clear();
+  if (tokens) tokens->clear();
   for (const Piece& p : ws.pieces) {
     if (p.end == p.begin) continue;
     if (p.added_id >= 0) {
       ids.push_back(p.added_id);
       if (with_offsets) offsets.push_back({ws.align[p.begin].begin, ws.align[p.end - 1].end});
+      if (tokens) tokens->emplace_back(ws.text(p));  // the matched text, as the reference shows it
       continue;
     }
     pieces.clear();
@@ -224,6 +243,7 @@ void encode_impl(const TokenizerImpl& impl, std::string_view input, bool add_spe
     uint32_t at = p.begin;
     for (const TokenPiece& t : pieces) {
       ids.push_back(t.id);
+      if (tokens) tokens->emplace_back(impl.model->id_to_token(t.id));
       if (with_offsets) {
         offsets.push_back(t.len > 0 ? TokenOffset{ws.align[at].begin, ws.align[at + t.len - 1].end}
                                     : TokenOffset{ws.align[at].begin, ws.align[at].begin});
@@ -231,7 +251,7 @@ void encode_impl(const TokenizerImpl& impl, std::string_view input, bool add_spe
       at += t.len;
     }
   }
-  post_process(impl, add_special_tokens, with_offsets, ids, offsets);
+  post_process(impl, add_special_tokens, with_offsets, ids, offsets, tokens);
 }
 
 }  // namespace
@@ -244,14 +264,13 @@ Tokenizer::~Tokenizer() = default;
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
   std::vector<TokenId> ids;
-  std::vector<TokenOffset> offsets;
-  detail::encode_impl(*impl_, text, add_special_tokens, false, ids, offsets);
+  detail::encode_impl(*impl_, text, add_special_tokens, ids, nullptr);
   return ids;
 }
 
 Encoding Tokenizer::encode_with_offsets(std::string_view text, bool add_special_tokens) const {
   Encoding e;
-  detail::encode_impl(*impl_, text, add_special_tokens, true, e.ids, e.offsets);
+  detail::encode_impl(*impl_, text, add_special_tokens, e.ids, &e);
   return e;
 }
 

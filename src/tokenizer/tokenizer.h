@@ -47,6 +47,10 @@ struct TokenOffset {
 struct Encoding {
   std::vector<TokenId> ids;
   std::vector<TokenOffset> offsets;  // one per id
+  // The reference's Encoding.tokens: the vocabulary string of each id, except
+  // that an added token shows the text it matched (with the whitespace an
+  // lstrip/rstrip token swallowed, or the normalized text).
+  std::vector<std::string> tokens;
 };
 
 struct SpecialTokenIds {
@@ -74,6 +78,7 @@ class Tokenizer {
   // Invalid UTF-8 in `text` is first replaced (one U+FFFD per maximal invalid
   // subpart); offsets then refer to that repaired text.
   std::vector<TokenId> encode(std::string_view text, bool add_special_tokens) const;
+  // ids, offsets and token strings (slower than encode()).
   Encoding encode_with_offsets(std::string_view text, bool add_special_tokens) const;
   // Ids outside the vocabulary are skipped, as the reference does.
   std::string decode(std::span<const TokenId> ids, bool skip_special_tokens) const;

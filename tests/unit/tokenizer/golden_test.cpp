@@ -30,14 +30,19 @@ TEST_P(GoldenTest, MatchesReference) {
                             : " [decode]");
     std::vector<TokenId> ids;
     if (c.contains("text")) {
-      ids = tok->encode(c["text"].get<std::string>(), c["add_special_tokens"].get<bool>());
+      const Encoding e = tok->encode_with_offsets(c["text"].get<std::string>(),
+                                                  c["add_special_tokens"].get<bool>());
+      ids = e.ids;
+      EXPECT_EQ(tok->encode(c["text"].get<std::string>(), c["add_special_tokens"].get<bool>()), ids)
+          << label;
       const auto want = c["ids"].get<std::vector<TokenId>>();
       EXPECT_EQ(ids, want) << label;
       if (ids != want) {
         ++n_failed;
         continue;
       }
-      std::vector<std::string> tokens;
+      EXPECT_EQ(e.tokens, c["tokens"].get<std::vector<std::string>>()) << label;
+      std::vector<std::string> tokens;  // token(id) agrees here: no lstrip/rstrip tokens
       for (TokenId id : ids) tokens.emplace_back(tok->token(id));
       EXPECT_EQ(tokens, c["tokens"].get<std::vector<std::string>>()) << label;
     } else {
