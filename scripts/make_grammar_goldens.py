@@ -74,7 +74,9 @@ def case(name, schema, values=(), raw=(), stricter=()):
 # --- type ------------------------------------------------------------------
 case("type_string", {"type": "string"},
      ["", "hello", "quote \" and backslash \\", "tab\tnewline\n", "ünïcødé ✓ 😀", "\u0001", 3, None],
-     raw=['"\\u00e9\\ud83d\\ude00"', '"\\/"', '"a\\x"', '"unterminated', '"raw\ncontrol"', "'single'"])
+     raw=['"\\u00e9\\ud83d\\ude00"', '"\\/"', '"a\\x"', '"unterminated', '"raw\ncontrol"', "'single'",
+          '"\\uD7FF\\uE000"', '"\\u12"'],
+     stricter=[('"\\ud83d"', "lone-surrogate"), ('"\\ude00\\ud83d"', "lone-surrogate")])
 case("type_integer", {"type": "integer"},
      [0, 7, -12, 12345678901234567890, 3.5, "1", True],
      raw=["-0", "01", "+1", "- 1", "1.5e0"],

@@ -15,10 +15,16 @@ struct ConstraintCache::Entry {
 
 ConstraintCache::ConstraintCache(std::shared_ptr<const Vocabulary> vocab, size_t capacity,
                                  CompileOptions options)
-    : vocab_(std::move(vocab)), capacity_(std::max<size_t>(capacity, 1)), options_(std::move(options)) {}
+    : vocab_(std::move(vocab)),
+      capacity_(std::max<size_t>(capacity, 1)),
+      options_(std::move(options)) {}
 
-ConstraintCache::Compiled ConstraintCache::json_schema(std::string_view schema) { return get('j', schema); }
-ConstraintCache::Compiled ConstraintCache::regex(std::string_view pattern) { return get('r', pattern); }
+ConstraintCache::Compiled ConstraintCache::json_schema(std::string_view schema) {
+  return get('j', schema);
+}
+ConstraintCache::Compiled ConstraintCache::regex(std::string_view pattern) {
+  return get('r', pattern);
+}
 ConstraintCache::Compiled ConstraintCache::json_object() { return get('o', ""); }
 
 size_t ConstraintCache::size() const {

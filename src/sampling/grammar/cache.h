@@ -21,7 +21,8 @@ class ConstraintCache {
  public:
   using Compiled = util::Result<std::shared_ptr<const Constraint>>;
 
-  ConstraintCache(std::shared_ptr<const Vocabulary> vocab, size_t capacity = 64, CompileOptions options = {});
+  ConstraintCache(std::shared_ptr<const Vocabulary> vocab, size_t capacity = 64,
+                  CompileOptions options = {});
 
   Compiled json_schema(std::string_view schema);
   Compiled regex(std::string_view pattern);

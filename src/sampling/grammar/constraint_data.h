@@ -1,11 +1,14 @@
 // What a Constraint holds (internal to sampling/grammar): the grammar, the
-// vocabulary, and the per-position masks, filled lazily and published with
-// an atomic compare-exchange so that concurrent matchers may share them.
+// vocabulary, and the per-position masks, filled lazily (or at compile time)
+// and published through atomics so that concurrent matchers may share them.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "sampling/grammar/grammar.h"
 #include "sampling/grammar/pda.h"
@@ -31,7 +34,10 @@ struct ConstraintData {
   std::vector<Frame> class_frame;   // class -> one of its positions
   int32_t num_mask_classes = 0;
   std::unique_ptr<std::atomic<const PositionMask*>[]> masks;  // per class
-  mutable std::atomic<size_t> mask_bytes{0};
+  mutable std::atomic<size_t> mask_bytes{0};  // of distinct masks
+  mutable std::mutex publish_mu;
+  mutable std::unordered_map<uint64_t, std::vector<const PositionMask*>> interned;  // by content hash
+  mutable std::vector<std::unique_ptr<const PositionMask>> owned;
 };
 
 }  // namespace kiln::sampling::grammar

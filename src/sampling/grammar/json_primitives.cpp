@@ -192,15 +192,26 @@ ExprPtr plain_string_expr() {
     ExprPtr unescaped =
         ex::chars({{0x20, 0x21}, {0x23, 0x5B}, {0x5D, 0x10FFFF}}, CharEncoding::kUtf8);
     ExprPtr hex = ex::bytes({{'0', '9'}, {'A', 'F'}, {'a', 'f'}});
-    ExprPtr escape = ex::seq({lit("\\"), ex::alt({ex::bytes({{'"', '"'},
-                                                             {'\\', '\\'},
-                                                             {'/', '/'},
-                                                             {'b', 'b'},
-                                                             {'f', 'f'},
-                                                             {'n', 'n'},
-                                                             {'r', 'r'},
-                                                             {'t', 't'}}),
-                                                  ex::seq({lit("u"), ex::repeat(hex, 4, 4)})})});
+    ExprPtr d = ex::bytes({{'D', 'D'}, {'d', 'd'}});
+    // \uXXXX of a scalar value, or a surrogate pair: lone surrogates are
+    // refused by many JSON parsers (Python's accepts them, Go's and Rust's not).
+    ExprPtr scalar =
+        ex::alt({ex::seq({ex::bytes({{'0', '9'}, {'A', 'C'}, {'E', 'F'}, {'a', 'c'}, {'e', 'f'}}),
+                          ex::repeat(hex, 3, 3)}),
+                 ex::seq({d, ex::byte_range('0', '7'), ex::repeat(hex, 2, 2)})});
+    ExprPtr pair =
+        ex::seq({d, ex::bytes({{'8', '9'}, {'A', 'B'}, {'a', 'b'}}), ex::repeat(hex, 2, 2),
+                 lit("\\u"), d, ex::bytes({{'C', 'F'}, {'c', 'f'}}), ex::repeat(hex, 2, 2)});
+    ExprPtr short_escape = ex::bytes({{'"', '"'},
+                                      {'\\', '\\'},
+                                      {'/', '/'},
+                                      {'b', 'b'},
+                                      {'f', 'f'},
+                                      {'n', 'n'},
+                                      {'r', 'r'},
+                                      {'t', 't'}});
+    ExprPtr escape =
+        ex::seq({lit("\\"), ex::alt({short_escape, ex::seq({lit("u"), ex::alt({scalar, pair})})})});
     return ex::seq({lit("\""), ex::star(ex::alt({unescaped, escape})), lit("\"")});
   }();
   return e;

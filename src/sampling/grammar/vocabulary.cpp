@@ -66,6 +66,10 @@ util::Result<std::shared_ptr<const Vocabulary>> Vocabulary::create(
 
   for (const auto& t : v->tokens_)
     v->max_token_bytes_ = std::max(v->max_token_bytes_, int32_t(t.size()));
+  int32_t single_bytes = 0;  // children of the root where a token ends
+  for (uint32_t i = 1; i < nodes[0].subtree_end; i = nodes[i].subtree_end)
+    single_bytes += nodes[i + 1].tokens_begin > nodes[i].tokens_begin;
+  v->has_every_byte_ = single_bytes == 256;
   v->rank_.assign(n, -1);
   for (size_t i = 0; i < v->trie_tokens_.size(); ++i) v->rank_[v->trie_tokens_[i]] = int32_t(i);
   return std::shared_ptr<const Vocabulary>(std::move(v));

@@ -44,6 +44,10 @@ class Vocabulary {
   std::span<const int32_t> eos_ids() const { return eos_ids_; }
   // Bytes of the longest token.
   int32_t max_token_bytes() const { return max_token_bytes_; }
+  // Every byte is a token by itself (byte-level BPE, byte fallback). Without
+  // that, a constraint can reach a point that no token continues; the engine
+  // should log a warning for such vocabularies.
+  bool has_every_byte() const { return has_every_byte_; }
 
   // Trie in preorder: node 0 is the root; node i's tokens are
   // trie_tokens()[nodes[i].tokens_begin, nodes[i + 1].tokens_begin), and its
@@ -63,6 +67,7 @@ class Vocabulary {
   std::vector<int32_t> trie_tokens_;
   std::vector<int32_t> rank_;
   int32_t max_token_bytes_ = 0;
+  bool has_every_byte_ = false;
 };
 
 }  // namespace kiln::sampling::grammar

@@ -98,6 +98,12 @@ TEST(Vocabulary, TrieIsPreorderWithTokenRanges) {
   EXPECT_EQ(voc.trie_rank(0), -1);
   EXPECT_EQ(voc.trie_rank(7), -1);
   EXPECT_FALSE(Vocabulary::create({"a"}, {3}).ok());
+  EXPECT_FALSE(voc.has_every_byte());
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, char(b)) + (b == 7 ? "x" : ""));
+  EXPECT_FALSE((*Vocabulary::create(bytes, {}))->has_every_byte());  // byte 7 only inside "\ax"
+  bytes[7] = "\a";
+  EXPECT_TRUE((*Vocabulary::create(bytes, {}))->has_every_byte());
 }
 
 }  // namespace

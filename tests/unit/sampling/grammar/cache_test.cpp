@@ -45,11 +45,11 @@ TEST(ConstraintCache, FailuresAreCachedAndEvictionIsLru) {
 
 TEST(ConstraintCache, ConcurrentCallersShareOneCompile) {
   ConstraintCache cache(small_vocab(), 8);
-  const char* schema = R"({"type": "object", "properties": {"a": {"type": "string", "maxLength": 50}}})";
+  const char* schema =
+      R"({"type": "object", "properties": {"a": {"type": "string", "maxLength": 50}}})";
   std::vector<std::shared_ptr<const Constraint>> got(4);
   std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i)
-    threads.emplace_back([&, i] { got[i] = *cache.json_schema(schema); });
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { got[i] = *cache.json_schema(schema); });
   for (auto& t : threads) t.join();
   for (int i = 1; i < 4; ++i) EXPECT_EQ(got[i].get(), got[0].get());
   EXPECT_EQ(cache.hits(), 3u);
@@ -58,9 +58,9 @@ TEST(ConstraintCache, ConcurrentCallersShareOneCompile) {
 TEST(MaskLogits, ClearedBitsBecomeMinusInfinity) {
   std::vector<float> logits(130, 1.0f);
   std::vector<uint64_t> words(3, 0);
-  words[0] = 1;                     // token 0
-  words[1] = uint64_t(1) << 63;     // token 127
-  words[2] = 2;                     // token 129
+  words[0] = 1;                  // token 0
+  words[1] = uint64_t(1) << 63;  // token 127
+  words[2] = 2;                  // token 129
   mask_logits(logits, words);
   for (int i = 0; i < 130; ++i) {
     bool kept = i == 0 || i == 127 || i == 129;
