@@ -527,6 +527,8 @@ bool is_repo_id(std::string_view s) {
 util::Result<fs::path> download(const std::string& repo_id, const HubOptions& options) {
   if (!is_repo_id(repo_id))
     return util::make_error("'" + repo_id + "' is not a Hub model id (expected org/name)");
+  if (options.cache_dir.empty())
+    return util::make_error("no Hub cache directory (set HF_HUB_CACHE or HF_HOME)");
   if (options.revision.empty() || !safe_repo_path(options.revision))
     return util::make_error("bad revision '" + options.revision + "'");
   if (!options.gguf_file.empty() && !safe_repo_path(options.gguf_file))
