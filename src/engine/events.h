@@ -33,6 +33,11 @@ struct TokenEvent {
   float logprob = 0.0f;
   bool special = false;
   std::vector<TopToken> top;  // top_n alternatives, most likely first
+  // The choice's final token: its FinishedEvent follows. Native streams render
+  // this token together with the final details (contract §3.4), so the
+  // renderer holds it until the FinishedEvent arrives; a FinishedEvent without
+  // a preceding `last` token ends a native stream as an incomplete generation.
+  bool last = false;
 };
 
 // Logprob of one prompt token (decoder_input_details); NaN for the first.

@@ -1,2 +1,0 @@
-// Placeholder until the HTTP front-end issue lands.
-namespace kiln::api {}

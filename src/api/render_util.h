@@ -1,0 +1,24 @@
+// Helpers shared by the renderers (internal to api/).
+#pragma once
+
+#include <string>
+
+#include "api/json_util.h"
+#include "api/render.h"
+
+namespace kiln::api {
+
+// TGI `Token`: {"id","text","logprob","special"}.
+Json token_json(int32_t id, const std::string& text, float logprob, bool special);
+Json top_tokens_json(const std::vector<engine::TopToken>& top);
+// Adds a finished choice's counts and timings to a summary.
+void add_finished(GenerationSummary& summary, const engine::FinishedEvent& finished);
+// Text a token contributes to OpenAI content: special tokens contribute none.
+inline const std::string& content_piece(const engine::TokenEvent& t) {
+  static const std::string kEmpty;
+  return t.special ? kEmpty : t.text;
+}
+// {"prompt_tokens","completion_tokens","total_tokens"}
+Json usage_json(int32_t prompt_tokens, int32_t completion_tokens);
+
+}  // namespace kiln::api

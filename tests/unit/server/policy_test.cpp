@@ -1,0 +1,74 @@
+// Auth comparison, Content-Type acceptance, request ids, and metric names and
+// buckets (contract §4.5, §0.3, §8.3).
+#include <gtest/gtest.h>
+
+#include "server/http_policy.h"
+#include "server/metrics.h"
+
+namespace kiln::server {
+namespace {
+
+TEST(Auth, BearerSchemeCaseInsensitiveKeyExact) {
+  EXPECT_TRUE(bearer_matches("Bearer abc", "abc"));
+  EXPECT_TRUE(bearer_matches("bearer abc", "abc"));
+  EXPECT_TRUE(bearer_matches("BEARER  abc ", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer ABC", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer ab", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abcd", "abc"));
+  EXPECT_FALSE(bearer_matches("Basic abc", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearerabc", "abc"));
+  EXPECT_FALSE(bearer_matches("", "abc"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_FALSE(constant_time_equal("a", ""));
+}
+
+TEST(ContentType, JsonTypesAndCurlDefault) {
+  EXPECT_TRUE(is_json_content_type("application/json"));
+  EXPECT_TRUE(is_json_content_type("Application/JSON; charset=utf-8"));
+  EXPECT_TRUE(is_json_content_type("application/vnd.api+json"));
+  EXPECT_TRUE(is_json_content_type("application/x-www-form-urlencoded"));
+  EXPECT_FALSE(is_json_content_type("text/plain"));
+  EXPECT_FALSE(is_json_content_type("multipart/form-data; boundary=x"));
+  EXPECT_FALSE(is_json_content_type("application/+json"));
+}
+
+TEST(RequestId, KeptWhenSaneElseGenerated) {
+  EXPECT_EQ(request_id_from("abc-123"), "abc-123");
+  EXPECT_EQ(request_id_from("").size(), 32u);
+  EXPECT_EQ(request_id_from("has space").size(), 32u);
+  EXPECT_EQ(request_id_from(std::string(200, 'a')).size(), 32u);
+}
+
+TEST(Metrics, TgiNamesAndBuckets) {
+  Metrics m(MetricsOptions{.max_input_tokens = 1000, .max_total_tokens = 2000});
+  m.request_received();
+  m.request_failed("overloaded");
+  m.request_succeeded(
+      {.total_s = 0.5, .input_length = 10, .generated_tokens = 5, .max_new_tokens = 20});
+  std::string text = m.render();
+  for (const char* line :
+       {"\ntgi_request_count 1\n", "\ntgi_request_success 1\n",
+        "\ntgi_request_failure{err=\"overloaded\"} 1\n",
+        "\ntgi_request_failure{err=\"dropped\"} 0\n", "\ntgi_request_duration_count 1\n",
+        "\ntgi_request_duration_bucket{le=\"0.00015\"} 0\n",
+        "\ntgi_request_duration_bucket{le=\"0.000225\"} 0\n",
+        "\ntgi_request_input_length_bucket{le=\"10\"} 1\n",
+        "\ntgi_request_input_length_bucket{le=\"1000\"} 1\n",
+        "\ntgi_request_generated_tokens_bucket{le=\"20\"} 1\n",
+        "\ntgi_request_max_new_tokens_bucket{le=\"20\"} 1\n", "\ntgi_queue_size 0\n",
+        "\ntgi_batch_current_size 0\n", "# TYPE tgi_request_count counter\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  // 35 geometric duration buckets + Inf.
+  size_t buckets = 0;
+  for (size_t p = 0; (p = text.find("tgi_request_queue_duration_bucket{", p)) != std::string::npos;
+       ++p)
+    ++buckets;
+  EXPECT_EQ(buckets, 36u);
+  // No suffix added to counters.
+  EXPECT_EQ(text.find("tgi_request_count_total"), std::string::npos);
+  EXPECT_EQ(text.find("tgi_request_failure_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::server
