@@ -1,13 +1,12 @@
 // `kiln serve`: the composition root of the HTTP server. Parses TGI's
-// launcher flags, resolves the limits (contract §9), and wires the model
-// services and the engine into the server.
+// launcher flags, loads the model (serving_model.h), resolves the limits
+// (contract §9) against the model's context and the KV memory, starts the
+// engine and serves. serving_services.h adapts the model side to what api/
+// needs.
 //
-// Until model loading and the engine land, the server runs without them:
-// /health, /info, /v1/models, /metrics and the OpenAPI document answer, and
-// generation and tokenize routes answer 503 `Model is not loaded: ...`.
-// Wiring them later: build an api::ModelServices adapter over the tokenizer,
-// chat template and model facts, and an engine::Engine, and put both into
-// ServerDeps (see make_deps below).
+// --no-model (a Kiln extension for testing the HTTP layer) serves without a
+// model: /health, /info, /v1/models, /metrics and the OpenAPI document
+// answer, generation and tokenize routes answer 503 `Model is not loaded`.
 #include <sys/resource.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -15,12 +14,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <thread>
 
 #include "api/limits.h"
 #include "cli/commands.h"
 #include "cli/serve_flags.h"
+#include "cli/serving_services.h"
+#include "engine/create.h"
 #include "server/request_log.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -42,6 +44,24 @@ void raise_fd_limit() {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+api::LauncherLimits launcher_limits(const ServeFlags& f, int64_t model_context) {
+  api::LauncherLimits l;
+  l.max_input_tokens = f.max_input_tokens;
+  l.max_input_length = f.max_input_length;
+  l.max_total_tokens = f.max_total_tokens;
+  l.max_batch_prefill_tokens = f.max_batch_prefill_tokens;
+  l.max_batch_total_tokens = f.max_batch_total_tokens;
+  l.max_position_embeddings = model_context;
+  return l;
+}
+
+void set_limits(api::ApiConfig& c, const api::ResolvedLimits& limits) {
+  c.max_input_tokens = limits.max_input_tokens;
+  c.max_total_tokens = limits.max_total_tokens;
+  c.max_batch_prefill_tokens = limits.max_batch_prefill_tokens;
+  c.max_batch_total_tokens = limits.max_batch_total_tokens;
 }
 
 struct Prepared {
@@ -70,14 +90,13 @@ util::Result<Prepared> prepare(const ServeFlags& f) {
         "--sharded/--num-shard: sharding needs at least 2 devices; Kiln runs on one CPU device");
   }
 
-  api::LauncherLimits launcher;
-  launcher.max_input_tokens = f.max_input_tokens;
-  launcher.max_input_length = f.max_input_length;
-  launcher.max_total_tokens = f.max_total_tokens;
-  launcher.max_batch_prefill_tokens = f.max_batch_prefill_tokens;
-  launcher.max_batch_total_tokens = f.max_batch_total_tokens;
-  auto limits = api::resolve_limits(launcher);
+  // Flag conflicts fail before the model loads; the limits are resolved
+  // again against the model's context and the KV pool (start_model).
+  const int64_t context = f.no_model ? 0 : f.max_batch_total_tokens.value_or(int64_t{1} << 30);
+  auto limits = api::resolve_limits(launcher_limits(f, context));
   if (!limits.ok()) return limits.error();
+  if (!f.dtype.empty())
+    w.push_back("--dtype " + f.dtype + " is ignored: Kiln computes with the model's stored types");
 
   auto& c = p.deps.config;
   c.model_id = f.model_id;
@@ -86,10 +105,7 @@ util::Result<Prepared> prepare(const ServeFlags& f) {
   c.max_best_of = f.max_best_of;
   c.max_stop_sequences = f.max_stop_sequences;
   c.max_top_n_tokens = f.max_top_n_tokens;
-  c.max_input_tokens = limits->max_input_tokens;
-  c.max_total_tokens = limits->max_total_tokens;
-  c.max_batch_prefill_tokens = limits->max_batch_prefill_tokens;
-  c.max_batch_total_tokens = limits->max_batch_total_tokens;
+  set_limits(c, limits.value());
   c.max_client_batch_size = f.max_client_batch_size;
   c.validation_workers = f.validation_workers;
   c.max_waiting_tokens = f.max_waiting_tokens;
@@ -124,6 +140,65 @@ util::Result<Prepared> prepare(const ServeFlags& f) {
   return p;
 }
 
+using Log = std::function<void(bool warning, const std::string& line)>;
+
+// Loads the model and starts the engine. The default context is the model's
+// own (max position embeddings) capped by what the KV pool holds; the pool
+// is --max-batch-total-tokens positions, else what the engine's memory
+// budget holds (engine::resolve_kv_tokens).
+util::Status start_model(const ServeFlags& f, Prepared& p, const Log& log) {
+  ServingModelOptions mo;
+  mo.model_id = f.model_id;
+  mo.revision = f.revision;
+  mo.hub_cache = f.huggingface_hub_cache;
+  mo.chat_template = f.chat_template;
+  mo.tokenizer_config_path = f.tokenizer_config_path;
+  mo.log = log;
+  auto loaded = load_serving_model(mo);
+  if (!loaded) return loaded.error();
+
+  model::ModelOptions options;
+  // A context longer than the model's own needs RoPE scaling the model has
+  // to accept; Model::create says so when it does not.
+  if (f.max_total_tokens && *f.max_total_tokens > loaded->description->hparams.n_ctx_train)
+    options.n_ctx = *f.max_total_tokens;
+  auto created = model::Model::create(loaded->description, options);
+  if (!created) return created.error();
+  std::shared_ptr<model::Model> model = std::move(created).value();
+
+  engine::EngineOptions eo;
+  eo.max_batch_total_tokens = f.max_batch_total_tokens.value_or(0);
+  const int64_t kv_tokens = engine::resolve_kv_tokens(*model, eo);
+  auto launcher = launcher_limits(f, std::min<int64_t>(model->n_ctx(), kv_tokens));
+  launcher.max_batch_total_tokens = f.max_batch_total_tokens.value_or(kv_tokens);
+  auto limits = api::resolve_limits(launcher);
+  if (!limits) return limits.error();
+  eo.max_batch_total_tokens = kv_tokens;
+  eo.max_batch_prefill_tokens = limits->max_batch_prefill_tokens;
+  eo.max_batch_size = f.max_batch_size.value_or(0);
+  auto engine = engine::create_engine(model, loaded->tokenizer, eo);
+  if (!engine) return engine.error();
+  log(false, "KV cache: " + std::to_string(kv_tokens) + " positions (" +
+                 std::to_string(kv_tokens * engine::kv_bytes_per_token(*model) >> 20) +
+                 " MiB); max_total_tokens " + std::to_string(limits->max_total_tokens) +
+                 ", max_input_tokens " + std::to_string(limits->max_input_tokens) +
+                 ", max_batch_prefill_tokens " + std::to_string(limits->max_batch_prefill_tokens));
+
+  auto& c = p.deps.config;
+  set_limits(c, limits.value());
+  const auto& facts = loaded->facts;
+  c.model_sha = facts.sha;
+  c.model_pipeline_tag = facts.pipeline_tag;
+  c.model_dtype = facts.dtype;
+  c.model_device_type = facts.device_type;
+  c.vision = facts.vision;
+  ServicesOptions so;
+  so.disable_grammar_support = f.disable_grammar_support;
+  p.deps.model = std::make_shared<ServingServices>(std::move(loaded).value(), so);
+  p.deps.engine = std::move(engine).value();
+  return util::Status::Ok();
+}
+
 int run_serve(const ServeFlags& flags) {
   util::init_logging({.json = flags.json_output, .level = env_or("LOG_LEVEL", "info")});
   const bool json = flags.json_output;
@@ -133,10 +208,20 @@ int run_serve(const ServeFlags& flags) {
     return 2;
   }
   for (const auto& w : prepared->warnings) server::log_text(spdlog::level::warn, w, json);
-  server::log_text(spdlog::level::warn,
-                   "model loading is not wired into `kiln serve` yet: serving without a model "
-                   "(generation and tokenize routes answer 503)",
-                   json);
+  if (flags.no_model) {
+    server::log_text(spdlog::level::warn,
+                     "--no-model: serving without a model (generation and tokenize routes "
+                     "answer 503)",
+                     json);
+  } else {
+    auto log = [json](bool warning, const std::string& line) {
+      server::log_text(warning ? spdlog::level::warn : spdlog::level::info, line, json);
+    };
+    if (auto st = start_model(flags, *prepared, log); !st.ok()) {
+      server::log_text(spdlog::level::err, "kiln serve: " + st.message(), json);
+      return 1;
+    }
+  }
   raise_fd_limit();
 
   server::Server srv(std::move(prepared->options), std::move(prepared->deps));

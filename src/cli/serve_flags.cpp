@@ -43,6 +43,10 @@ void add_serve_flags(CLI::App& cmd, ServeFlags& f) {
   cmd.add_option("--model-id", f.model_id, "Hub model id or local path (GGUF file or HF directory)")
       ->envname("MODEL_ID")
       ->capture_default_str();
+  cmd.add_flag("--no-model", f.no_model,
+               "Serve without a model: info routes answer, generation answers 503 (Kiln "
+               "extension, for testing the HTTP layer)")
+      ->envname("KILN_NO_MODEL");
   cmd.add_option("--revision", f.revision, "Branch, tag, commit or refs/pr/N of a hub model")
       ->envname("REVISION")
       ->capture_default_str();

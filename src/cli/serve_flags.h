@@ -26,6 +26,7 @@ struct ServeFlags {
   std::string quantize;
   std::string kv_cache_dtype;
   bool trust_remote_code = false;
+  bool no_model = false;  // Kiln extension: serve the HTTP layer without a model (tests)
   // Network.
   std::string hostname = "0.0.0.0";
   int port = 8080;

@@ -21,6 +21,17 @@ struct EngineStats {
   int64_t prefix_cache_hits = 0;
   int64_t prefix_cache_misses = 0;
   int64_t prefix_cache_blocks = 0;
+  // Added with the scheduler (src/engine/engine_impl.h). kv_blocks_used
+  // counts blocks some sequence references; unused prefix-cache blocks are
+  // reclaimable and count as free here.
+  int64_t max_batch_total_tokens = 0;  // KV pool size in positions
+  int64_t kv_blocks_free = 0;          // on the free list (cached ones excluded)
+  int64_t requests_in_flight = 0;      // submitted, not yet finished
+  int64_t preemptions = 0;             // sequences sent back to recompute
+  int64_t steps = 0;                   // forward passes
+  int64_t prefill_tokens = 0;          // prompt (and recomputed) positions computed
+  int64_t decode_tokens = 0;           // one per decode step of a sequence
+  double last_step_seconds = 0.0;      // wall time of the last step
 };
 
 class Engine {

@@ -126,7 +126,8 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
   m->merges_.reserve(merges.size());
   std::string merged;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [a, b] = merges[rank];
+    const std::string& a = merges[rank].first;
+    const std::string& b = merges[rank].second;
     const int32_t ida = m->token_to_id(a);
     const int32_t idb = m->token_to_id(b);
     auto merge_error = [&](const std::string& token) {

@@ -57,6 +57,8 @@ struct TorchCase {
   int64_t n_ctx = 0;  // 0: the model's
 };
 
+void PrintTo(const TorchCase& c, std::ostream* os) { *os << c.model; }
+
 void check(const TorchCase& c, Copy copy) {
   const auto dir = test::data_dir() / "forward/torch" / c.model;
   std::ifstream in(dir / "manifest.json");

@@ -1,3 +1,0 @@
-// Placeholder until the scheduler issue lands.
-#include "engine/engine.h"
-namespace kiln::engine {}
