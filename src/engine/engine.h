@@ -3,6 +3,7 @@
 // the request's events then arrive on the returned stream.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 
@@ -11,11 +12,48 @@
 
 namespace kiln::engine {
 
+// Cumulative histogram of step durations with TGI's duration buckets (35
+// geometric bounds from 150 us by x1.5, kStepBucket(i)); counts[i] is the
+// steps that took at most bound i (non-cumulative per bucket), counts[35]
+// the slower ones. /metrics turns the growth since its last scrape into
+// observations (server/metrics.cpp).
+struct StepHistogram {
+  static constexpr int kBuckets = 35;
+  static double bound(int i) {
+    double v = 0.00015;
+    for (int k = 0; k < i; ++k) v *= 1.5;
+    return v;
+  }
+  std::array<int64_t, kBuckets + 1> counts{};
+  double sum_seconds = 0.0;
+  int64_t count = 0;
+  void observe(double seconds) {
+    int i = 0;
+    double b = 0.00015;
+    while (i < kBuckets && seconds > b) {
+      ++i;
+      b *= 1.5;
+    }
+    ++counts[static_cast<size_t>(i)];
+    sum_seconds += seconds;
+    ++count;
+  }
+};
+
+// Step timings of one kind of step: "prefill" (the step computed some prompt
+// or recompute tokens) or "decode" (one token per sequence only), TGI's
+// `method` label.
+struct StepTimings {
+  StepHistogram step;     // schedule + forward + sample + emit (tgi_batch_inference_duration)
+  StepHistogram forward;  // Model::forward alone (tgi_batch_forward_duration)
+  int64_t failures = 0;   // forwards that failed
+};
+
 // Live numbers for /metrics and /health.
 struct EngineStats {
-  int64_t queue_size = 0;         // admitted, waiting for their first step
-  int64_t batch_size = 0;         // sequences in the running batch
-  int64_t batch_max_tokens = 0;   // KV tokens reserved by the running batch
+  int64_t queue_size = 0;        // admitted, waiting for their first step
+  int64_t batch_size = 0;        // sequences in the running batch
+  int64_t batch_max_tokens = 0;  // KV tokens reserved by the running batch
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_used = 0;
   int64_t prefix_cache_hits = 0;
@@ -32,6 +70,8 @@ struct EngineStats {
   int64_t prefill_tokens = 0;          // prompt (and recomputed) positions computed
   int64_t decode_tokens = 0;           // one per decode step of a sequence
   double last_step_seconds = 0.0;      // wall time of the last step
+  StepTimings prefill_steps;
+  StepTimings decode_steps;
 };
 
 class Engine {

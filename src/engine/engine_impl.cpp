@@ -279,6 +279,8 @@ void EngineImpl::publish_stats() {
   s.prefill_tokens = n_prefill_tokens_;
   s.decode_tokens = n_decode_tokens_;
   s.last_step_seconds = last_step_seconds_;
+  s.prefill_steps = prefill_timings_;
+  s.decode_steps = decode_timings_;
   std::lock_guard lock(stats_mu_);
   stats_ = s;
 }

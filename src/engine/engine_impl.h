@@ -87,6 +87,8 @@ class EngineImpl final : public Engine {
   int64_t n_prefill_tokens_ = 0;
   int64_t n_decode_tokens_ = 0;
   double last_step_seconds_ = 0.0;
+  StepTimings prefill_timings_;  // steps with prompt tokens
+  StepTimings decode_timings_;   // steps of decode tokens only
 
   // Shared with other threads.
   mutable std::mutex mu_;

@@ -49,10 +49,13 @@ void EngineImpl::step() {
     ActiveRequest& r = s.seq->request();
     if (!r.first_scheduled) r.first_scheduled = t0;
   }
+  StepTimings& timings = plan.n_prefill_tokens > 0 ? prefill_timings_ : decode_timings_;
   try {
     const model::Batch batch = build_batch(plan);
+    const auto f0 = Clock::now();
     auto logits = model_->forward(batch, *cache_);
     if (!logits.ok()) {
+      ++timings.failures;
       healthy_.store(false, std::memory_order_release);
       for (const ScheduledSeq& s : plan.work) {
         s.seq->request().broken = true;
@@ -60,6 +63,7 @@ void EngineImpl::step() {
       }
       return;
     }
+    timings.forward.observe(std::chrono::duration<double>(Clock::now() - f0).count());
     healthy_.store(true, std::memory_order_release);
     ++n_steps_;
     n_prefill_tokens_ += plan.n_prefill_tokens;
@@ -68,6 +72,7 @@ void EngineImpl::step() {
     sample(batch, *logits);
   } catch (const std::exception& e) {
     // Out of memory in a step, most likely: fail its requests, keep serving.
+    ++timings.failures;
     for (const ScheduledSeq& s : plan.work) {
       s.seq->request().broken = true;
       fail(s.seq->request(), FailureKind::kGeneration, e.what());
@@ -79,6 +84,7 @@ void EngineImpl::step() {
       blocks_.publish(seq.kv(), seq.tokens(), seq.block_hashes(), seq.n_published());
   }
   last_step_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
+  timings.step.observe(last_step_seconds_);
 }
 
 model::Batch EngineImpl::build_batch(const StepPlan& plan) {

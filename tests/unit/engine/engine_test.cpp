@@ -116,6 +116,44 @@ TEST_F(EngineTest, SeededSamplingIsTheSameAloneAndUnderLoad) {
   EXPECT_NE(alone[0], alone[1]);
 }
 
+TEST_F(EngineTest, SameSeedUnderConcurrentLoadIncludingSeveralChoices) {
+  // The same seeded request four times at once, and a 3-choice request,
+  // in the middle of other sampled and greedy traffic: every copy gives the
+  // solo reference, choice k its own stream k.
+  auto engine = make({.max_batch_total_tokens = 8192, .prefill_chunk_tokens = 24});
+  std::mt19937 rng(29);
+  const auto seeded = sampled_request(random_prompt(rng, n_vocab(), 37), 20, 777);
+  auto multi = sampled_request(random_prompt(rng, n_vocab(), 41), 16, 778);
+  multi.n = 3;
+  std::vector<std::shared_ptr<EventStream>> noise, copies;
+  for (int i = 0; i < 24; ++i) {
+    auto prompt = random_prompt(rng, n_vocab(), 10 + i);
+    noise.push_back(
+        engine->submit(i % 2 ? greedy_request(prompt, 25) : sampled_request(prompt, 25, 5000 + i)));
+    if (i % 6 == 0) copies.push_back(engine->submit(seeded));
+  }
+  auto multi_stream = engine->submit(multi);
+  const auto want = reference(seeded).ids;
+  for (auto& c : copies) {
+    auto got = collect(*c);
+    ASSERT_TRUE(got.complete());
+    EXPECT_EQ(got.choices[0].ids, want);
+    EXPECT_EQ(got.choices[0].finished->seed, 777u);
+  }
+  auto got = collect(*multi_stream, 3);
+  ASSERT_TRUE(got.complete());
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(got.choices[k].ids, reference(multi, k).ids) << k;
+  for (auto& n : noise) EXPECT_TRUE(collect(*n).complete());
+  const EngineStats s = settle(*engine);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  // Step timings: every step is counted once, as prefill or decode.
+  EXPECT_EQ(s.prefill_steps.step.count + s.decode_steps.step.count, s.steps);
+  EXPECT_EQ(s.prefill_steps.forward.count + s.decode_steps.forward.count, s.steps);
+  EXPECT_GT(s.prefill_steps.step.count, 0);
+  EXPECT_GT(s.decode_steps.step.count, 0);
+  EXPECT_EQ(s.prefill_steps.failures + s.decode_steps.failures, 0);
+}
+
 TEST_F(EngineTest, CancelledAndAbandonedRequestsFreeTheirBlocks) {
   auto engine = make({.max_batch_total_tokens = 4096, .prefix_caching = false});
   std::mt19937 rng(3);
@@ -154,12 +192,17 @@ TEST_F(EngineTest, PreemptionInATinyPoolStillGivesSoloOutputs) {
   for (int i = 0; i < 10; ++i)
     requests.push_back(greedy_request(random_prompt(rng, n_vocab(), 10 + 3 * i), 50));
   requests.push_back(sampled_request(random_prompt(rng, n_vocab(), 20), 50, 99));
+  // Two choices forked from one prompt: preempting one must not disturb the
+  // prompt blocks the other still shares.
+  requests.push_back(sampled_request(random_prompt(rng, n_vocab(), 36), 40, 98));
+  requests.back().n = 2;
   std::vector<std::shared_ptr<EventStream>> streams;
   for (const auto& r : requests) streams.push_back(engine->submit(r));
   for (size_t i = 0; i < requests.size(); ++i) {
-    auto got = collect(*streams[i]);
+    auto got = collect(*streams[i], requests[i].n);
     ASSERT_TRUE(got.complete()) << i;
-    EXPECT_EQ(got.choices[0].ids, reference(requests[i]).ids) << "request " << i;
+    for (int32_t k = 0; k < requests[i].n; ++k)
+      EXPECT_EQ(got.choices[k].ids, reference(requests[i], k).ids) << "request " << i << "." << k;
   }
   const EngineStats s = settle(*engine);
   EXPECT_GT(s.preemptions, 0);
