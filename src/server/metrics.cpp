@@ -7,6 +7,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
 
 namespace kiln::server {
 
@@ -48,6 +51,21 @@ struct Metrics::Families {
   prometheus::Gauge* batch_max_tokens = nullptr;
   prometheus::Gauge* batch_total_tokens = nullptr;
   prometheus::Gauge* queue_size = nullptr;
+  // Per-step numbers from EngineStats, by TGI's `method` label.
+  struct Method {
+    prometheus::Counter* count = nullptr;      // tgi_batch_inference_count
+    prometheus::Counter* success = nullptr;    // tgi_batch_inference_success
+    prometheus::Counter* failure = nullptr;    // tgi_batch_inference_failure
+    prometheus::Histogram* step = nullptr;     // tgi_batch_inference_duration
+    prometheus::Histogram* forward = nullptr;  // tgi_batch_forward_duration
+  };
+  Method prefill, decode;
+  // Ours (kiln_*): KV pool, prefix cache and scheduler counters.
+  std::map<std::string, prometheus::Gauge*, std::less<>> kiln;
+  // EngineStats are cumulative; the histograms and counters take the growth
+  // since the last scrape. Scrapes may come from two I/O threads.
+  std::mutex mu;
+  engine::EngineStats last;
 };
 
 Metrics::Metrics(const MetricsOptions& options)
@@ -90,6 +108,52 @@ Metrics::Metrics(const MetricsOptions& options)
       gauge("tgi_batch_current_max_tokens", "Token reservation of the running batch");
   f_->batch_total_tokens = gauge("tgi_batch_max_total_tokens", "Resolved KV budget");
   f_->queue_size = gauge("tgi_queue_size", "Requests waiting");
+
+  auto& step_count = prometheus::BuildCounter()
+                         .Name("tgi_batch_inference_count")
+                         .Help("Forward calls")
+                         .Register(r);
+  auto& step_success = prometheus::BuildCounter()
+                           .Name("tgi_batch_inference_success")
+                           .Help("Successful forward calls")
+                           .Register(r);
+  auto& step_failure = prometheus::BuildCounter()
+                           .Name("tgi_batch_inference_failure")
+                           .Help("Failed forward calls")
+                           .Register(r);
+  auto& step = prometheus::BuildHistogram()
+                   .Name("tgi_batch_inference_duration")
+                   .Help("Whole engine step (schedule, forward, sample, emit)")
+                   .Register(r);
+  auto& forward = prometheus::BuildHistogram()
+                      .Name("tgi_batch_forward_duration")
+                      .Help("Model forward of one step")
+                      .Register(r);
+  for (auto [m, label] : {std::pair{&f_->prefill, "prefill"}, std::pair{&f_->decode, "decode"}}) {
+    m->count = &step_count.Add({{"method", label}});
+    m->success = &step_success.Add({{"method", label}});
+    m->failure = &step_failure.Add({{"method", label}});
+    m->step = &step.Add({{"method", label}}, durations);
+    m->forward = &forward.Add({{"method", label}}, durations);
+  }
+  const std::pair<const char*, const char*> ours[] = {
+      {"kiln_queue_size", "Requests waiting for their first step"},
+      {"kiln_batch_size", "Sequences in the running batch"},
+      {"kiln_requests_in_flight", "Requests submitted to the engine and not finished"},
+      {"kiln_kv_blocks_total", "KV cache blocks in the pool"},
+      {"kiln_kv_blocks_used", "KV cache blocks referenced by running sequences"},
+      {"kiln_kv_blocks_free", "KV cache blocks on the free list (unused cached ones excluded)"},
+      {"kiln_kv_block_size", "KV positions per block"},
+      {"kiln_prefix_cache_hits", "Prompt blocks reused from the prefix cache (cumulative)"},
+      {"kiln_prefix_cache_misses", "Full prompt blocks looked up and not found (cumulative)"},
+      {"kiln_prefix_cache_blocks", "Blocks held by the prefix cache"},
+      {"kiln_preemptions", "Sequences preempted for recompute (cumulative)"},
+      {"kiln_steps", "Engine steps (cumulative)"},
+      {"kiln_prefill_tokens", "Prompt and recompute positions computed (cumulative)"},
+      {"kiln_decode_tokens", "Decode positions computed (cumulative)"},
+      {"kiln_last_step_seconds", "Wall time of the last engine step"},
+  };
+  for (const auto& [name, help] : ours) f_->kiln[name] = gauge(name, help);
 }
 
 Metrics::~Metrics() = default;
@@ -113,10 +177,66 @@ void Metrics::request_succeeded(const RequestSample& s) {
   f_->max_new_tokens->Observe(s.max_new_tokens);
 }
 
+namespace {
+
+// Feeds the growth of a cumulative engine histogram into a Prometheus one
+// (same bounds: TGI's duration buckets).
+void observe_growth(prometheus::Histogram& h, const engine::StepHistogram& now,
+                    const engine::StepHistogram& before) {
+  if (now.count <= before.count) return;
+  std::vector<double> increments(now.counts.size());
+  for (size_t i = 0; i < now.counts.size(); ++i)
+    increments[i] = static_cast<double>(now.counts[i] - before.counts[i]);
+  h.ObserveMultiple(increments, now.sum_seconds - before.sum_seconds);
+}
+
+void add_growth(prometheus::Counter& c, int64_t now, int64_t before) {
+  if (now > before) c.Increment(static_cast<double>(now - before));
+}
+
+}  // namespace
+
 void Metrics::set_engine_stats(const engine::EngineStats& stats) {
   f_->batch_size->Set(static_cast<double>(stats.batch_size));
   f_->batch_max_tokens->Set(static_cast<double>(stats.batch_max_tokens));
   f_->queue_size->Set(static_cast<double>(stats.queue_size));
+
+  const auto set = [&](const char* name, double v) { f_->kiln.find(name)->second->Set(v); };
+  set("kiln_queue_size", static_cast<double>(stats.queue_size));
+  set("kiln_batch_size", static_cast<double>(stats.batch_size));
+  set("kiln_requests_in_flight", static_cast<double>(stats.requests_in_flight));
+  set("kiln_kv_blocks_total", static_cast<double>(stats.kv_blocks_total));
+  set("kiln_kv_blocks_used", static_cast<double>(stats.kv_blocks_used));
+  set("kiln_kv_blocks_free", static_cast<double>(stats.kv_blocks_free));
+  set("kiln_kv_block_size", stats.kv_blocks_total > 0
+                                ? static_cast<double>(stats.max_batch_total_tokens) /
+                                      static_cast<double>(stats.kv_blocks_total)
+                                : 0.0);
+  set("kiln_prefix_cache_hits", static_cast<double>(stats.prefix_cache_hits));
+  set("kiln_prefix_cache_misses", static_cast<double>(stats.prefix_cache_misses));
+  set("kiln_prefix_cache_blocks", static_cast<double>(stats.prefix_cache_blocks));
+  set("kiln_preemptions", static_cast<double>(stats.preemptions));
+  set("kiln_steps", static_cast<double>(stats.steps));
+  set("kiln_prefill_tokens", static_cast<double>(stats.prefill_tokens));
+  set("kiln_decode_tokens", static_cast<double>(stats.decode_tokens));
+  set("kiln_last_step_seconds", stats.last_step_seconds);
+  if (stats.max_batch_total_tokens > 0)
+    f_->batch_total_tokens->Set(static_cast<double>(stats.max_batch_total_tokens));
+
+  std::lock_guard lock(f_->mu);
+  for (auto [m, now, before] :
+       {std::tuple{&f_->prefill, &stats.prefill_steps, &f_->last.prefill_steps},
+        std::tuple{&f_->decode, &stats.decode_steps, &f_->last.decode_steps}}) {
+    // A scrape may see an older snapshot than the previous one (two I/O
+    // threads): only growth counts.
+    if (now->step.count < before->step.count) continue;
+    add_growth(*m->count, now->step.count + now->failures, before->step.count + before->failures);
+    add_growth(*m->success, now->step.count, before->step.count);
+    add_growth(*m->failure, now->failures, before->failures);
+    observe_growth(*m->step, now->step, before->step);
+    observe_growth(*m->forward, now->forward, before->forward);
+    *before = *now;
+  }
 }
 
 void Metrics::set_max_batch_total_tokens(int64_t tokens) {

@@ -70,5 +70,59 @@ TEST(Metrics, TgiNamesAndBuckets) {
   EXPECT_EQ(text.find("tgi_request_failure_total"), std::string::npos);
 }
 
+TEST(Metrics, EngineStatsWithTgiNamesAndOurs) {
+  Metrics m(MetricsOptions{});
+  engine::EngineStats s;
+  s.queue_size = 3;
+  s.batch_size = 5;
+  s.batch_max_tokens = 640;
+  s.kv_blocks_total = 100;
+  s.kv_blocks_used = 40;
+  s.kv_blocks_free = 50;  // the other 10 are unused prefix-cache blocks
+  s.max_batch_total_tokens = 1600;
+  s.prefix_cache_hits = 31;
+  s.prefix_cache_misses = 7;
+  s.prefix_cache_blocks = 12;
+  s.preemptions = 2;
+  s.steps = 9;
+  s.prefill_steps.step.observe(0.0002);  // second bucket (le 0.000225)
+  s.prefill_steps.forward.observe(0.0001);
+  s.decode_steps.step.observe(0.01);
+  s.decode_steps.step.observe(0.01);
+  s.decode_steps.failures = 1;
+  m.set_engine_stats(s);
+  // A second scrape with one more decode step adds only the growth.
+  s.decode_steps.step.observe(0.02);
+  m.set_engine_stats(s);
+  const std::string text = m.render();
+  for (const char* line : {
+           "\ntgi_queue_size 3\n",
+           "\ntgi_batch_current_size 5\n",
+           "\ntgi_batch_current_max_tokens 640\n",
+           "\ntgi_batch_max_total_tokens 1600\n",
+           "\ntgi_batch_inference_count{method=\"prefill\"} 1\n",
+           "\ntgi_batch_inference_count{method=\"decode\"} 4\n",
+           "\ntgi_batch_inference_success{method=\"decode\"} 3\n",
+           "\ntgi_batch_inference_failure{method=\"decode\"} 1\n",
+           "\ntgi_batch_inference_duration_count{method=\"decode\"} 3\n",
+           "\ntgi_batch_inference_duration_sum{method=\"decode\"} 0.04\n",
+           "\ntgi_batch_inference_duration_bucket{method=\"prefill\",le=\"0.00015\"} 0\n",
+           "\ntgi_batch_inference_duration_bucket{method=\"prefill\",le=\"0.000225\"} 1\n",
+           "\ntgi_batch_forward_duration_bucket{method=\"prefill\",le=\"0.00015\"} 1\n",
+           "\nkiln_kv_blocks_total 100\n",
+           "\nkiln_kv_blocks_used 40\n",
+           "\nkiln_kv_blocks_free 50\n",
+           "\nkiln_kv_block_size 16\n",
+           "\nkiln_prefix_cache_hits 31\n",
+           "\nkiln_prefix_cache_misses 7\n",
+           "\nkiln_prefix_cache_blocks 12\n",
+           "\nkiln_preemptions 2\n",
+           "\nkiln_queue_size 3\n",
+           "\nkiln_batch_size 5\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::server
