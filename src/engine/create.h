@@ -14,6 +14,15 @@
 // - Streams: TokenEvents carry the text that is safe to show (stop strings
 //   and split UTF-8 held back); each choice ends with a `last` token and its
 //   FinishedEvent, or the whole request with one FailedEvent.
+// - Several choices (GenerationRequest::n: OpenAI `n`, TGI `best_of`): one
+//   sequence per choice. Choice 0 prefills the prompt once; its last prompt
+//   row gives every choice its first token, and choices 1..n-1 then share
+//   choice 0's full prompt blocks (read-only, reference-counted) and
+//   recompute only the partial last block. Each choice samples from its own
+//   Philox stream: key (seed, k) for choice k (sampling/rng.h), so choice k
+//   of a seeded request is reproducible alone or under any load, and every
+//   choice's FinishedEvent reports the request's seed. Events carry
+//   `choice`; the stream ends after n FinishedEvents.
 // - Cancellation: EventStream::cancel(), or dropping every consumer
 //   reference to the stream, ends the request at the next step boundary and
 //   frees its blocks; after cancel() a FailedEvent{kIncomplete} is pushed.
