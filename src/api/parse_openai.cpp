@@ -1,5 +1,6 @@
 // OpenAI bodies: /v1/chat/completions (§2.3, §2.4, §6) and /v1/completions
 // (§2.5), and their reduction to the shared GenerationRequest.
+#include <algorithm>
 #include <string>
 
 #include "api/field_reader.h"
@@ -258,11 +259,55 @@ std::optional<ApiError> check_tools(const ChatRequest& chat) {
   return std::nullopt;
 }
 
-// `logit_bias`: OpenAI's object or TGI's array; accepted and ignored in v1.
+void refuse_logit_bias(FieldReader& r);
+
+// `logit_bias`: OpenAI's object or TGI's array; only an empty one is accepted.
 void check_logit_bias(FieldReader& r) {
   const Json* b = r.get("logit_bias");
   if (b && !b->is_object() && !b->is_array()) {
     r.fail_field("logit_bias", "invalid type: " + FieldReader::describe(*b) + ", expected a map");
+  }
+  refuse_logit_bias(r);
+}
+
+// OpenAI `n` (and `best_of` on completions): 1..max_best_of choices, which
+// the engine runs as forks of one prefilled prompt.
+int32_t read_n(FieldReader& r, const char* key, const ApiConfig& config) {
+  auto n = r.integer(key, 0, kU32Max, "u32");
+  if (n && (*n < 1 || *n > config.max_best_of) && r.ok()) {
+    r.fail(ApiError::validation("`" + std::string(key) +
+                                "` must be > 0 and <= " + std::to_string(config.max_best_of) +
+                                ". Given: " + std::to_string(*n)));
+  }
+  return n && r.ok() ? static_cast<int32_t>(*n) : 1;
+}
+
+// Every OpenAI field is honoured or refused (docs/api-fields.md): these ask
+// for things Kiln does not do, so a value other than "off" is a 422 that
+// names the field rather than an answer that silently lacks it.
+void refuse_unsupported_chat_fields(FieldReader& r) {
+  auto refuse = [&](const char* key, const std::string& why) {
+    if (r.ok()) r.fail(ApiError::validation("`" + std::string(key) + "` " + why));
+  };
+  if (const Json* m = r.get("modalities")) {
+    const bool text_only = m->is_array() && std::all_of(m->begin(), m->end(), [](const Json& v) {
+                             return v.is_string() && v.get<std::string>() == "text";
+                           });
+    if (!text_only) refuse("modalities", "is not supported: Kiln answers with text only");
+  }
+  // `audio` (voice, format) only shapes audio output, refused above;
+  // `reasoning_effort` has nothing to set on a model without a reasoning
+  // budget. Both are accepted (contract §2.3).
+  if (r.get("web_search_options"))
+    refuse("web_search_options", "is not supported: Kiln does not search the web");
+}
+
+// `logit_bias` must be absent or empty: a bias that was asked for and not
+// applied would change the answer silently.
+void refuse_logit_bias(FieldReader& r) {
+  const Json* b = r.get("logit_bias");
+  if (b && !b->empty() && r.ok()) {
+    r.fail(ApiError::validation("`logit_bias` is not supported (only an empty map is accepted)"));
   }
 }
 
@@ -305,22 +350,18 @@ ApiResult<ChatRequest> parse_chat(const Json& body, const ApiConfig& config) {
   }
   chat.logprobs = r.flag("logprobs", false);
   chat.top_logprobs = r.integer("top_logprobs", 0, kU32Max, "u32");
-  if (auto n = r.integer("n", 0, kU32Max, "u32");
-      n && (*n < 1 || *n > config.max_best_of) && r.ok()) {
-    // n > 1 still returns one choice (§2.3, LATER); beyond the server's
-    // max_best_of it is refused like best_of.
-    r.fail(ApiError::validation("`n` must be > 0 and <= " + std::to_string(config.max_best_of) +
-                                ". Given: " + std::to_string(*n)));
-  }
+  chat.n = read_n(r, "n", config);
   check_logit_bias(r);
+  refuse_unsupported_chat_fields(r);
   read_tools(r, chat.tools);
   read_tool_choice(r, chat.tool_choice);
   chat.response_format = read_grammar(r, "response_format", /*openai=*/true);
   chat.tool_prompt = r.string("tool_prompt").value_or("");
   if (chat.tool_prompt.empty()) chat.tool_prompt = kDefaultToolPrompt;
-  r.boolean("parallel_tool_calls");
+  chat.parallel_tool_calls = r.flag("parallel_tool_calls", true);
   if (!r.ok()) return r.error();
   if (chat.messages.empty()) return ApiError::validation("`messages` cannot be empty");
+
   if (auto e = check_tools(chat)) return *e;
   return chat;
 }
@@ -366,7 +407,29 @@ ApiResult<CompletionRequest> parse_completion(const Json& body, const ApiConfig&
   req.stream = r.flag("stream", false);
   req.has_suffix = r.get("suffix") != nullptr;
   check_logit_bias(r);
+  req.n = read_n(r, "n", config);
+  req.best_of = r.get("best_of") ? read_n(r, "best_of", config) : req.n;
+  if (auto lp = r.integer("logprobs", 0, kU32Max, "u32"); lp && r.ok()) {
+    if (*lp > config.max_top_n_tokens) {
+      r.fail(ApiError::validation(
+          "`logprobs` must be >= 0 and <= " + std::to_string(config.max_top_n_tokens) +
+          ". Given: " + std::to_string(*lp)));
+    }
+    req.logprobs = static_cast<int32_t>(*lp);
+  }
+  req.echo = r.flag("echo", false);
   if (!r.ok()) return r.error();
+  if (req.best_of < req.n) {
+    return ApiError::validation("`best_of` must be >= `n`. Given: " + std::to_string(req.best_of) +
+                                " and " + std::to_string(req.n));
+  }
+  if (req.stream && req.best_of > req.n) {
+    return ApiError::validation("`best_of` > `n` is not supported when streaming tokens");
+  }
+  if (req.echo && req.logprobs) {
+    return ApiError::validation(
+        "`echo` with `logprobs` is not supported (prompt token logprobs are not computed)");
+  }
   if (req.has_suffix) {
     return ApiError{ErrorKind::kSuffixNotSupported,
                     "Suffix is not supported and can be achieved by preprocessing the prompt."};
@@ -400,6 +463,7 @@ GenerationRequest chat_to_generation(const ChatRequest& chat, std::string prompt
   g.keep_stop_in_text = false;
   g.openai = true;
   g.token_logprobs = chat.logprobs;
+  g.n = chat.n;
   auto& p = g.parameters;
   apply_openai_temperature(chat.temperature, p);
   p.top_p = chat.top_p;
@@ -425,8 +489,11 @@ GenerationRequest completion_to_generation(const CompletionRequest& req, size_t 
   g.add_special_tokens = true;
   g.keep_stop_in_text = false;
   g.openai = true;
-  g.token_logprobs = false;  // `logprobs` is always null on /v1/completions in v1
+  // best_of ranks choices by mean logprob, so it needs them too.
+  g.token_logprobs = req.logprobs.has_value() || req.best_of > req.n;
+  g.n = req.best_of;
   auto& p = g.parameters;
+  p.top_n_tokens = req.logprobs;
   apply_openai_temperature(req.temperature, p);
   p.top_p = req.top_p;
   p.frequency_penalty = req.frequency_penalty;

@@ -80,11 +80,28 @@ struct ChatRenderOptions {
   bool logprobs = false;
   bool include_usage = false;
   std::unique_ptr<ToolCallParser> tool_parser;  // null: plain content
+  // OpenAI `n`: choices rendered together (index k = the engine's choice k).
+  // Choice 0 uses tool_parser; choice k > 0 more_tool_parsers[k - 1].
+  int32_t n = 1;
+  std::vector<std::unique_ptr<ToolCallParser>> more_tool_parsers;
 };
 std::unique_ptr<ResponseCollector> make_chat_collector(ChatRenderOptions options);
 std::unique_ptr<StreamRenderer> make_chat_stream(ChatRenderOptions options);
 
-// One source per prompt.
+// /v1/completions: one source per prompt, `best_of` engine choices each.
+// Choice index = prompt * n + rank; with best_of > n the n choices of a
+// prompt with the highest mean token logprob are shown (non-streaming only).
+struct CompletionRenderOptions {
+  OpenAiIdentity identity;
+  std::vector<std::string> prompts;  // texts, for `echo`; their count = sources
+  int32_t n = 1;
+  int32_t best_of = 1;
+  std::optional<int32_t> logprobs;  // legacy `logprobs`: alternatives per token
+  bool echo = false;
+};
+std::unique_ptr<ResponseCollector> make_completion_collector(CompletionRenderOptions options);
+std::unique_ptr<StreamRenderer> make_completion_stream(CompletionRenderOptions options);
+// One plain choice per prompt.
 std::unique_ptr<ResponseCollector> make_completion_collector(OpenAiIdentity identity,
                                                              size_t prompts);
 std::unique_ptr<StreamRenderer> make_completion_stream(OpenAiIdentity identity, size_t prompts);

@@ -1,6 +1,7 @@
 // OpenAI responses: chat.completion and its chunk stream (§3.5, §6.3), and
 // text_completion in both forms (§3.6). Stop strings were already removed by
 // the engine (DEV-11); special tokens never reach `content`.
+#include <algorithm>
 #include <variant>
 
 #include "api/render_util.h"
@@ -74,34 +75,83 @@ Json tool_calls_json(const std::vector<ToolCallFragment>& fragments) {
   return calls;
 }
 
+// OpenAI `n`: choice k's events carry choice == k (one engine request with n
+// sequences sharing the prompt's KV blocks). Usage counts the prompt once
+// and the completion tokens of every choice.
+void add_choice(GenerationSummary& summary, const engine::FinishedEvent& f) {
+  engine::FinishedEvent counted = f;
+  if (f.choice > 0) counted.prompt_tokens = 0;
+  add_finished(summary, counted);
+}
+
+// One tool-call parser per choice: choice 0 takes options.tool_parser, the
+// others options.more_tool_parsers (null entries: plain content).
+std::vector<std::unique_ptr<ToolCallParser>> take_parsers(ChatRenderOptions& o, size_t n) {
+  std::vector<std::unique_ptr<ToolCallParser>> parsers(n);
+  parsers[0] = std::move(o.tool_parser);
+  for (size_t k = 1; k < n && k - 1 < o.more_tool_parsers.size(); ++k)
+    parsers[k] = std::move(o.more_tool_parsers[k - 1]);
+  return parsers;
+}
+
 class ChatCollector final : public ResponseCollector {
  public:
-  explicit ChatCollector(ChatRenderOptions options) : o_(std::move(options)) {}
+  explicit ChatCollector(ChatRenderOptions options)
+      : o_(std::move(options)),
+        choices_(static_cast<size_t>(std::max(1, o_.n))),
+        parsers_(take_parsers(o_, choices_.size())) {}
 
   void on_event(size_t, const engine::Event& event) override {
-    if (summary_.error || finished_) return;
+    if (summary_.error || done()) return;
     if (const auto* t = std::get_if<engine::TokenEvent>(&event)) {
-      if (o_.logprobs) logprobs_.push_back(logprob_entry(*t));
+      if (o_.logprobs && valid(t->choice))
+        choices_[t->choice].logprobs.push_back(logprob_entry(*t));
     } else if (const auto* f = std::get_if<engine::FinishedEvent>(&event)) {
-      finished_ = *f;
-      add_finished(summary_, *f);
+      if (!valid(f->choice) || choices_[f->choice].finished) return;
+      choices_[f->choice].finished = *f;
+      add_choice(summary_, *f);
+      ++finished_count_;
     } else {
       summary_.error = failure_error(std::get<engine::FailedEvent>(event));
     }
   }
 
-  bool done() const override { return summary_.error || finished_; }
+  bool done() const override { return summary_.error || finished_count_ == choices_.size(); }
 
   ApiResult<std::string> body() override {
     if (summary_.error) return *summary_.error;
-    if (!finished_) return ApiError::of(ErrorKind::kIncomplete);
+    if (!done()) return ApiError::of(ErrorKind::kIncomplete);
+    Json choices = Json::array();
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      auto choice = render_choice(i);
+      if (!choice.ok()) return choice.error();
+      choices.push_back(std::move(choice.value()));
+    }
+    Json response = object_header("chat.completion", o_.identity);
+    response["choices"] = std::move(choices);
+    response["usage"] = usage_json(summary_.prompt_tokens, summary_.generated_tokens);
+    return dump(response);
+  }
+
+ private:
+  struct Choice {
+    Json logprobs = Json::array();
+    std::optional<engine::FinishedEvent> finished;
+  };
+
+  bool valid(int32_t choice) const {
+    return choice >= 0 && static_cast<size_t>(choice) < choices_.size();
+  }
+
+  ApiResult<Json> render_choice(size_t index) {
+    Choice& c = choices_[index];
     Json message = Json::object();
     message["role"] = "assistant";
-    const char* reason = openai_finish_reason(finished_->reason);
-    if (o_.tool_parser) {
+    const char* reason = openai_finish_reason(c.finished->reason);
+    if (ToolCallParser* parser = parsers_[index].get()) {
       AssistantDelta d;
-      o_.tool_parser->feed(finished_->text, d);
-      if (auto e = o_.tool_parser->finish(d)) {
+      parser->feed(c.finished->text, d);
+      if (auto e = parser->finish(d)) {
         summary_.error = *e;
         return *e;
       }
@@ -114,46 +164,50 @@ class ChatCollector final : public ResponseCollector {
         reason = "tool_calls";
       }
     } else {
-      message["content"] = finished_->text;
+      message["content"] = c.finished->text;
     }
     Json choice = Json::object();
-    choice["index"] = 0;
+    choice["index"] = index;
     choice["message"] = std::move(message);
-    choice["logprobs"] = o_.logprobs ? logprobs_json(std::move(logprobs_)) : Json(nullptr);
+    choice["logprobs"] = o_.logprobs ? logprobs_json(std::move(c.logprobs)) : Json(nullptr);
     choice["finish_reason"] = reason;
-    Json response = object_header("chat.completion", o_.identity);
-    response["choices"] = Json::array({std::move(choice)});
-    response["usage"] = usage_json(finished_->prompt_tokens, finished_->generated_tokens);
-    return dump(response);
+    return choice;
   }
 
- private:
   ChatRenderOptions o_;
-  Json logprobs_ = Json::array();
-  std::optional<engine::FinishedEvent> finished_;
+  std::vector<Choice> choices_;
+  std::vector<std::unique_ptr<ToolCallParser>> parsers_;  // per choice; null: plain content
+  size_t finished_count_ = 0;
 };
 
 class ChatStream final : public StreamRenderer {
  public:
-  explicit ChatStream(ChatRenderOptions options) : o_(std::move(options)) {}
+  explicit ChatStream(ChatRenderOptions options)
+      : o_(std::move(options)),
+        choices_(static_cast<size_t>(std::max(1, o_.n))),
+        parsers_(take_parsers(o_, choices_.size())) {}
 
   void start(std::string& out) override {
     // With a tool parser the first delta may be a tool call, which carries
     // the role itself (§6.3); the role chunk then waits for the first content.
-    if (!o_.tool_parser) send_role(out);
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      if (!parsers_[i].get()) send_role(i, out);
+    }
   }
 
   void on_event(size_t, const engine::Event& event, std::string& out) override {
     if (done_) return;
     if (const auto* t = std::get_if<engine::TokenEvent>(&event)) {
+      if (!valid(t->choice)) return;
       if (t->last) {
-        held_ = *t;
+        choices_[t->choice].held = *t;
         return;
       }
-      emit_piece(*t, out);
+      emit_piece(t->choice, *t, out);
     } else if (const auto* f = std::get_if<engine::FinishedEvent>(&event)) {
-      add_finished(summary_, *f);
-      finish(*f, out);
+      if (!valid(f->choice) || choices_[f->choice].finished) return;
+      add_choice(summary_, *f);
+      finish(f->choice, *f, out);
     } else {
       abort(failure_error(std::get<engine::FailedEvent>(event)), out);
     }
@@ -172,9 +226,19 @@ class ChatStream final : public StreamRenderer {
   bool close_after_error() const override { return false; }
 
  private:
-  void send_chunk(Json delta, Json logprobs, Json finish_reason, std::string& out) {
+  struct Choice {
+    std::optional<engine::TokenEvent> held;
+    bool role_sent = false;
+    bool finished = false;
+  };
+
+  bool valid(int32_t choice) const {
+    return choice >= 0 && static_cast<size_t>(choice) < choices_.size();
+  }
+
+  void send_chunk(size_t index, Json delta, Json logprobs, Json finish_reason, std::string& out) {
     Json choice = Json::object();
-    choice["index"] = 0;
+    choice["index"] = index;
     choice["delta"] = std::move(delta);
     choice["logprobs"] = std::move(logprobs);
     choice["finish_reason"] = std::move(finish_reason);
@@ -184,39 +248,39 @@ class ChatStream final : public StreamRenderer {
     append_sse(out, dump(chunk));
   }
 
-  void send_role(std::string& out) {
-    if (role_sent_) return;
-    role_sent_ = true;
+  void send_role(size_t index, std::string& out) {
+    if (choices_[index].role_sent) return;
+    choices_[index].role_sent = true;
     Json delta = Json::object();
     delta["role"] = "assistant";
     delta["content"] = "";
-    send_chunk(std::move(delta), nullptr, nullptr, out);
+    send_chunk(index, std::move(delta), nullptr, nullptr, out);
   }
 
   Json token_logprobs(const engine::TokenEvent& t) const {
     return o_.logprobs ? logprobs_json(Json::array({logprob_entry(t)})) : Json(nullptr);
   }
 
-  void emit_piece(const engine::TokenEvent& t, std::string& out) {
+  void emit_piece(size_t index, const engine::TokenEvent& t, std::string& out) {
     const std::string& piece = content_piece(t);
-    if (o_.tool_parser) {
+    if (ToolCallParser* parser = parsers_[index].get()) {
       AssistantDelta d;
-      o_.tool_parser->feed(piece, d);
-      emit_delta(d, out);
+      parser->feed(piece, d);
+      emit_delta(index, d, out);
       return;
     }
     if (piece.empty()) return;  // special token or held-back text: no empty chunks
     Json delta = Json::object();
     delta["content"] = piece;
-    send_chunk(std::move(delta), token_logprobs(t), nullptr, out);
+    send_chunk(index, std::move(delta), token_logprobs(t), nullptr, out);
   }
 
-  void emit_delta(const AssistantDelta& d, std::string& out) {
+  void emit_delta(size_t index, const AssistantDelta& d, std::string& out) {
     if (!d.content.empty()) {
-      send_role(out);
+      send_role(index, out);
       Json delta = Json::object();
       delta["content"] = d.content;
-      send_chunk(std::move(delta), nullptr, nullptr, out);
+      send_chunk(index, std::move(delta), nullptr, nullptr, out);
     }
     for (const auto& f : d.tool_calls) {
       Json call = Json::object();
@@ -231,43 +295,46 @@ class ChatStream final : public StreamRenderer {
       fn["arguments"] = f.arguments;
       call["function"] = std::move(fn);
       Json delta = Json::object();
-      if (!role_sent_) {
-        role_sent_ = true;
+      if (!choices_[index].role_sent) {
+        choices_[index].role_sent = true;
         delta["role"] = "assistant";
         delta["content"] = nullptr;
       }
       delta["tool_calls"] = Json::array({std::move(call)});
-      send_chunk(std::move(delta), nullptr, nullptr, out);
+      send_chunk(index, std::move(delta), nullptr, nullptr, out);
     }
   }
 
-  void finish(const engine::FinishedEvent& f, std::string& out) {
+  void finish(size_t index, const engine::FinishedEvent& f, std::string& out) {
+    Choice& c = choices_[index];
+    c.finished = true;
     const char* reason = openai_finish_reason(f.reason);
     Json delta = Json::object();
     Json logprobs = nullptr;
-    if (o_.tool_parser) {
-      if (held_) emit_piece(*held_, out);
+    if (ToolCallParser* parser = parsers_[index].get()) {
+      if (c.held) emit_piece(index, *c.held, out);
       AssistantDelta d;
-      if (auto e = o_.tool_parser->finish(d)) {
+      if (auto e = parser->finish(d)) {
         abort(*e, out);
         return;
       }
-      emit_delta(d, out);
-      if (o_.tool_parser->called_tools()) reason = "tool_calls";
-      send_role(out);
-    } else if (held_) {
+      emit_delta(index, d, out);
+      if (parser->called_tools()) reason = "tool_calls";
+      send_role(index, out);
+    } else if (c.held) {
       // The last token's text rides on the finish chunk (§3.5 example).
-      const std::string& piece = content_piece(*held_);
+      const std::string& piece = content_piece(*c.held);
       if (!piece.empty()) {
         delta["content"] = piece;
-        logprobs = token_logprobs(*held_);
+        logprobs = token_logprobs(*c.held);
       }
     }
-    send_chunk(std::move(delta), std::move(logprobs), reason, out);
+    send_chunk(index, std::move(delta), std::move(logprobs), reason, out);
+    if (++finished_count_ < choices_.size()) return;
     if (o_.include_usage) {
       Json chunk = object_header("chat.completion.chunk", o_.identity);
       chunk["choices"] = Json::array();
-      chunk["usage"] = usage_json(f.prompt_tokens, f.generated_tokens);
+      chunk["usage"] = usage_json(summary_.prompt_tokens, summary_.generated_tokens);
       append_sse(out, dump(chunk));
     }
     append_sse(out, "[DONE]");
@@ -275,81 +342,166 @@ class ChatStream final : public StreamRenderer {
   }
 
   ChatRenderOptions o_;
-  std::optional<engine::TokenEvent> held_;
-  bool role_sent_ = false;
+  std::vector<Choice> choices_;
+  std::vector<std::unique_ptr<ToolCallParser>> parsers_;  // per choice; null: plain content
+  size_t finished_count_ = 0;
   bool done_ = false;
 };
 
-Json completion_choice(size_t index, const std::string& text, Json finish_reason) {
+Json completion_choice(size_t index, const std::string& text, Json logprobs, Json finish_reason) {
   Json c = Json::object();
   c["index"] = index;
   c["text"] = text;
-  c["logprobs"] = nullptr;
+  c["logprobs"] = std::move(logprobs);
   c["finish_reason"] = std::move(finish_reason);
   return c;
 }
 
+// Legacy completions logprobs: parallel arrays over the generated tokens;
+// text_offset counts bytes from the start of the choice's `text`.
+struct LegacyLogprobs {
+  Json tokens = Json::array();
+  Json token_logprobs = Json::array();
+  Json top_logprobs = Json::array();
+  Json text_offset = Json::array();
+  size_t offset = 0;
+  double sum = 0.0;
+  size_t count = 0;
+
+  void add(const engine::TokenEvent& t) {
+    const std::string& piece = content_piece(t);
+    tokens.push_back(piece);
+    token_logprobs.push_back(json_float(t.logprob));
+    Json top = Json::object();
+    for (const auto& alt : t.top)
+      top[alt.special ? std::string() : alt.text] = json_float(alt.logprob);
+    top_logprobs.push_back(std::move(top));
+    text_offset.push_back(offset);
+    offset += piece.size();
+    sum += t.logprob;
+    ++count;
+  }
+  double mean() const { return count ? sum / static_cast<double>(count) : 0.0; }
+  Json json() const {
+    Json l = Json::object();
+    l["tokens"] = tokens;
+    l["token_logprobs"] = token_logprobs;
+    l["top_logprobs"] = top_logprobs;
+    l["text_offset"] = text_offset;
+    return l;
+  }
+};
+
 class CompletionCollector final : public ResponseCollector {
  public:
-  CompletionCollector(OpenAiIdentity identity, size_t prompts)
-      : identity_(std::move(identity)), finished_(prompts) {}
+  explicit CompletionCollector(CompletionRenderOptions o)
+      : o_(std::move(o)), choices_(o_.prompts.size() * static_cast<size_t>(o_.best_of)) {
+    if (o_.echo) {
+      for (size_t i = 0; i < choices_.size(); ++i)
+        choices_[i].logprobs.offset = o_.prompts[i / o_.best_of].size();
+    }
+  }
 
   void on_event(size_t source, const engine::Event& event) override {
-    if (summary_.error || source >= finished_.size()) return;
-    if (const auto* f = std::get_if<engine::FinishedEvent>(&event)) {
-      if (finished_[source]) return;
-      finished_[source] = *f;
-      add_finished(summary_, *f);
+    if (summary_.error || source >= o_.prompts.size()) return;
+    if (const auto* t = std::get_if<engine::TokenEvent>(&event)) {
+      if (Choice* c = choice(source, t->choice)) c->logprobs.add(*t);
+    } else if (const auto* f = std::get_if<engine::FinishedEvent>(&event)) {
+      Choice* c = choice(source, f->choice);
+      if (!c || c->finished) return;
+      c->finished = *f;
+      add_choice(summary_, *f);
       ++count_;
     } else if (const auto* e = std::get_if<engine::FailedEvent>(&event)) {
       summary_.error = failure_error(*e);
     }
   }
 
-  bool done() const override { return summary_.error || count_ == finished_.size(); }
+  bool done() const override { return summary_.error || count_ == choices_.size(); }
 
   ApiResult<std::string> body() override {
     if (summary_.error) return *summary_.error;
     if (!done()) return ApiError::of(ErrorKind::kIncomplete);
     Json choices = Json::array();
-    for (size_t i = 0; i < finished_.size(); ++i) {
-      const auto& f = *finished_[i];
-      choices.push_back(completion_choice(i, f.text, openai_finish_reason(f.reason)));
+    const size_t best_of = static_cast<size_t>(o_.best_of);
+    for (size_t p = 0; p < o_.prompts.size(); ++p) {
+      std::vector<size_t> order(best_of);
+      for (size_t k = 0; k < best_of; ++k) order[k] = p * best_of + k;
+      // best_of: the n choices with the highest mean token logprob, best first.
+      if (best_of > static_cast<size_t>(o_.n)) {
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+          return choices_[a].logprobs.mean() > choices_[b].logprobs.mean();
+        });
+      }
+      for (size_t rank = 0; rank < static_cast<size_t>(o_.n); ++rank) {
+        const Choice& c = choices_[order[rank]];
+        std::string text = o_.echo ? o_.prompts[p] + c.finished->text : c.finished->text;
+        choices.push_back(completion_choice(p * o_.n + rank, text,
+                                            o_.logprobs ? c.logprobs.json() : Json(nullptr),
+                                            openai_finish_reason(c.finished->reason)));
+      }
     }
-    Json response = object_header("text_completion", identity_);
+    Json response = object_header("text_completion", o_.identity);
     response["choices"] = std::move(choices);
     response["usage"] = usage_json(summary_.prompt_tokens, summary_.generated_tokens);
     return dump(response);
   }
 
  private:
-  OpenAiIdentity identity_;
-  std::vector<std::optional<engine::FinishedEvent>> finished_;
+  struct Choice {
+    LegacyLogprobs logprobs;
+    std::optional<engine::FinishedEvent> finished;
+  };
+
+  Choice* choice(size_t source, int32_t k) {
+    if (k < 0 || k >= o_.best_of) return nullptr;
+    return &choices_[source * static_cast<size_t>(o_.best_of) + static_cast<size_t>(k)];
+  }
+
+  CompletionRenderOptions o_;
+  std::vector<Choice> choices_;
   size_t count_ = 0;
 };
 
+// Streaming needs best_of == n (api/ refuses the rest): index = prompt * n + choice.
 class CompletionStream final : public StreamRenderer {
  public:
-  CompletionStream(OpenAiIdentity identity, size_t prompts)
-      : identity_(std::move(identity)), held_(prompts), finished_(prompts, false) {}
+  explicit CompletionStream(CompletionRenderOptions o)
+      : o_(std::move(o)), choices_(o_.prompts.size() * static_cast<size_t>(o_.n)) {}
 
-  void start(std::string&) override {}
+  void start(std::string& out) override {
+    if (!o_.echo) return;
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      const std::string& prompt = o_.prompts[i / o_.n];
+      choices_[i].offset = prompt.size();
+      if (!prompt.empty()) send(completion_choice(i, prompt, nullptr, nullptr), nullptr, out);
+    }
+  }
 
   void on_event(size_t source, const engine::Event& event, std::string& out) override {
-    if (done_ || source >= finished_.size() || finished_[source]) return;
+    if (done_ || source >= o_.prompts.size()) return;
     if (const auto* t = std::get_if<engine::TokenEvent>(&event)) {
+      const size_t index = source * o_.n + static_cast<size_t>(t->choice);
+      if (t->choice < 0 || t->choice >= o_.n || choices_[index].finished) return;
       if (t->last) {
-        held_[source] = content_piece(*t);
+        choices_[index].held = *t;
         return;
       }
-      if (content_piece(*t).empty()) return;
-      send(completion_choice(source, content_piece(*t), nullptr), nullptr, out);
+      if (content_piece(*t).empty() && !o_.logprobs) return;
+      send(completion_choice(index, content_piece(*t), token_logprobs(index, *t), nullptr), nullptr,
+           out);
     } else if (const auto* f = std::get_if<engine::FinishedEvent>(&event)) {
-      add_finished(summary_, *f);
-      finished_[source] = true;
-      send(completion_choice(source, held_[source].value_or(""), openai_finish_reason(f->reason)),
-           usage_json(f->prompt_tokens, f->generated_tokens), out);
-      if (++count_ == finished_.size()) {
+      const size_t index = source * o_.n + static_cast<size_t>(f->choice);
+      if (f->choice < 0 || f->choice >= o_.n || choices_[index].finished) return;
+      Choice& c = choices_[index];
+      add_choice(summary_, *f);
+      c.finished = true;
+      std::string text = c.held ? content_piece(*c.held) : std::string();
+      Json logprobs = c.held ? token_logprobs(index, *c.held) : Json(nullptr);
+      // Usage per choice: its prompt counted with its first choice only.
+      send(completion_choice(index, text, std::move(logprobs), openai_finish_reason(f->reason)),
+           usage_json(f->choice == 0 ? f->prompt_tokens : 0, f->generated_tokens), out);
+      if (++count_ == choices_.size()) {
         append_sse(out, "[DONE]");
         done_ = true;
       }
@@ -371,19 +523,40 @@ class CompletionStream final : public StreamRenderer {
   bool close_after_error() const override { return false; }
 
  private:
+  struct Choice {
+    std::optional<engine::TokenEvent> held;
+    size_t offset = 0;
+    bool finished = false;
+  };
+
+  Json token_logprobs(size_t index, const engine::TokenEvent& t) {
+    if (!o_.logprobs) return nullptr;
+    LegacyLogprobs l;
+    l.offset = choices_[index].offset;
+    l.add(t);
+    choices_[index].offset = l.offset;
+    return l.json();
+  }
+
   void send(Json choice, Json usage, std::string& out) {
-    Json chunk = object_header("text_completion", identity_);
+    Json chunk = object_header("text_completion", o_.identity);
     chunk["choices"] = Json::array({std::move(choice)});
     chunk["usage"] = std::move(usage);
     append_sse(out, dump(chunk));
   }
 
-  OpenAiIdentity identity_;
-  std::vector<std::optional<std::string>> held_;
-  std::vector<bool> finished_;
+  CompletionRenderOptions o_;
+  std::vector<Choice> choices_;
   size_t count_ = 0;
   bool done_ = false;
 };
+
+CompletionRenderOptions plain_completion(OpenAiIdentity identity, size_t prompts) {
+  CompletionRenderOptions o;
+  o.identity = std::move(identity);
+  o.prompts.resize(prompts);
+  return o;
+}
 
 }  // namespace
 
@@ -393,12 +566,18 @@ std::unique_ptr<ResponseCollector> make_chat_collector(ChatRenderOptions options
 std::unique_ptr<StreamRenderer> make_chat_stream(ChatRenderOptions options) {
   return std::make_unique<ChatStream>(std::move(options));
 }
+std::unique_ptr<ResponseCollector> make_completion_collector(CompletionRenderOptions options) {
+  return std::make_unique<CompletionCollector>(std::move(options));
+}
+std::unique_ptr<StreamRenderer> make_completion_stream(CompletionRenderOptions options) {
+  return std::make_unique<CompletionStream>(std::move(options));
+}
 std::unique_ptr<ResponseCollector> make_completion_collector(OpenAiIdentity identity,
                                                              size_t prompts) {
-  return std::make_unique<CompletionCollector>(std::move(identity), prompts);
+  return make_completion_collector(plain_completion(std::move(identity), prompts));
 }
 std::unique_ptr<StreamRenderer> make_completion_stream(OpenAiIdentity identity, size_t prompts) {
-  return std::make_unique<CompletionStream>(std::move(identity), prompts);
+  return make_completion_stream(plain_completion(std::move(identity), prompts));
 }
 
 }  // namespace kiln::api

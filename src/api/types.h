@@ -59,6 +59,9 @@ struct GenerationRequest {
   bool keep_stop_in_text = true;   // native keeps a matched stop string; /v1 strips it
   bool openai = false;             // /v1 semantics for penalties (sampling/params.h)
   bool token_logprobs = true;      // the chosen token's logprob is rendered
+  // OpenAI `n`: independent choices the engine runs for this prompt (at
+  // least best_of of them; the renderer decides which it shows).
+  int32_t n = 1;
 };
 
 // --- OpenAI chat (§2.3, §2.4) ---
@@ -107,10 +110,12 @@ struct ChatRequest {
   bool include_usage = false;
   bool logprobs = false;
   std::optional<int64_t> top_logprobs;
+  int32_t n = 1;
   std::vector<ToolDef> tools;
   ToolChoice tool_choice;
   std::optional<GrammarSpec> response_format;  // null for {"type":"text"}
   std::string tool_prompt;                     // default applied when absent/empty
+  bool parallel_tool_calls = true;             // false: at most one tool call
 };
 
 // --- OpenAI completions (§2.5) ---
@@ -129,6 +134,10 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   bool stream = false;
   bool has_suffix = false;  // non-null `suffix`: rejected (§2.5)
+  int32_t n = 1;            // choices returned per prompt
+  int32_t best_of = 1;      // choices generated per prompt (>= n); the best n by mean logprob win
+  std::optional<int32_t> logprobs;  // legacy logprobs: top alternatives per token (0..max_top_n)
+  bool echo = false;                // the prompt is prepended to each choice's text
 };
 
 // The default tool prompt (§6.1 step 3); byte-identical to TGI's.

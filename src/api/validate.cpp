@@ -21,7 +21,7 @@ bool uses_sampling(const GenerateParameters& p) {
 }
 
 int32_t Validator::slots(const GenerationRequest& request) {
-  return static_cast<int32_t>(request.parameters.best_of.value_or(1));
+  return std::max(static_cast<int32_t>(request.parameters.best_of.value_or(1)), request.n);
 }
 
 std::optional<ApiError> Validator::check_before_admission(const GenerationRequest& request) const {
@@ -155,7 +155,7 @@ ApiResult<ValidRequest> Validator::validate(const GenerationRequest& request,
 
   e.id = options.request_id;
   e.prompt = std::move(ids);
-  e.n = v.best_of;
+  e.n = std::max(v.best_of, request.n);
   e.received = options.received;
   auto& s = e.sampling;
   s.do_sample = v.sampled;

@@ -75,9 +75,14 @@ Outcome handle_chat_json(const Request& request, ServerContext& ctx, const api::
         api::ChatRenderOptions options;
         options.identity = identity("chatcmpl-", chat.model, ctx.config);
         options.logprobs = chat.logprobs;
+        options.n = chat.n;
         options.include_usage = chat.stream && chat.include_usage;
         if (prompt->parse_tool_calls)
           options.tool_parser = ctx.model->tool_call_parser(chat, prompt.value());
+        // OpenAI `n`: one engine request whose n choices share the prompt's KV blocks.
+        options.n = chat.n;
+        for (int32_t k = 1; k < chat.n && prompt->parse_tool_calls; ++k)
+          options.more_tool_parsers.push_back(ctx.model->tool_call_parser(chat, prompt.value()));
         if (chat.stream) {
           job.renderer = api::make_chat_stream(std::move(options));
         } else {
@@ -94,15 +99,21 @@ Outcome handle_completion_json(const Request& request, ServerContext& ctx, const
   for (size_t i = 0; i < req.prompts.size(); ++i) {
     generation.push_back(api::completion_to_generation(req, i));
   }
-  return submit_generation(
-      request, ctx, generation, [&](Job& job, const std::vector<api::ValidRequest>& valid) {
-        auto id = identity("cmpl-", req.model, ctx.config);
-        if (req.stream) {
-          job.renderer = api::make_completion_stream(std::move(id), valid.size());
-        } else {
-          job.collector = api::make_completion_collector(std::move(id), valid.size());
-        }
-      });
+  return submit_generation(request, ctx, generation,
+                           [&](Job& job, const std::vector<api::ValidRequest>&) {
+                             api::CompletionRenderOptions options;
+                             options.identity = identity("cmpl-", req.model, ctx.config);
+                             options.prompts = req.prompts;
+                             options.n = req.n;
+                             options.best_of = req.best_of;
+                             options.logprobs = req.logprobs;
+                             options.echo = req.echo;
+                             if (req.stream) {
+                               job.renderer = api::make_completion_stream(std::move(options));
+                             } else {
+                               job.collector = api::make_completion_collector(std::move(options));
+                             }
+                           });
 }
 
 void add_openai_routes(std::vector<Route>& routes) {

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# Pass as `model=` to serve `kiln serve`'s own default (the Gemma 3 270M GGUF).
+DEFAULT_MODEL = "default"
 
 
 def kiln_bin() -> str:
@@ -40,14 +42,19 @@ class KilnServer:
                      "--prometheus-port", str(self.metrics_port)]
         if hostname is not None:
             self.args += ["--hostname", hostname]
-        if model is not None:
+        if model is not None and model != DEFAULT_MODEL:
             self.args += ["--model-id", str(model)]
         self.args += [str(a) for a in args]
         self.env = dict(os.environ)
         # The launcher reads TGI's variables: keep the caller's shell from leaking in.
-        for name in ("PORT", "HOSTNAME", "API_KEY", "MODEL_ID", "JSON_OUTPUT", "LOG_LEVEL"):
+        for name in ("PORT", "HOSTNAME", "API_KEY", "MODEL_ID", "JSON_OUTPUT", "LOG_LEVEL",
+                     "KILN_NO_MODEL"):
             self.env.pop(name, None)
         self.env.update(env or {})
+        # No model named anywhere: serve the HTTP layer alone (generation answers 503)
+        # rather than loading the default model, which takes seconds.
+        if model is None and "--model-id" not in self.args and "MODEL_ID" not in self.env:
+            self.env["KILN_NO_MODEL"] = "1"
         self.log_path = Path(log_path or f"/tmp/kiln-e2e-{self.port}.log")
         self.proc = None
         self.start(ready_timeout if wait_ready else None)

@@ -220,8 +220,9 @@ TEST(ParseChat, SamplingFieldsAndOpenAiShapes) {
   auto c = chat_ok(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":5,
       "temperature":0,"top_p":1.0,"stop":"END","seed":-1,"stream":true,
       "stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2,
-      "logit_bias":{"50256":-100},"n":1})");
+      "logit_bias":{},"n":2,"modalities":["text"]})");
   EXPECT_EQ(*c.max_tokens, 5);
+  EXPECT_EQ(c.n, 2);
   EXPECT_EQ(c.stop, std::vector<std::string>{"END"});  // DEV-7: a plain string
   EXPECT_FALSE(c.seed);                                // -1: random
   EXPECT_TRUE(c.stream && c.include_usage && c.logprobs);
@@ -265,6 +266,55 @@ TEST(ParseChat, Errors) {
   EXPECT_EQ(chat_err(R"({"messages":[{"role":"user","content":"x"}],"logit_bias":5})").message,
             "Failed to deserialize the JSON body into the target type: logit_bias: invalid type: "
             "integer `5`, expected a map");
+  // Asked-for behaviour Kiln does not have is refused by name, never ignored.
+  const std::string x = R"("messages":[{"role":"user","content":"x"}])";
+  EXPECT_EQ(chat_err("{" + x + R"(,"logit_bias":{"50256":-100}})").message,
+            "Input validation error: `logit_bias` is not supported (only an empty map is "
+            "accepted)");
+  EXPECT_EQ(chat_err("{" + x + R"(,"modalities":["text","audio"]})").message,
+            "Input validation error: `modalities` is not supported: Kiln answers with text only");
+  EXPECT_EQ(chat_err("{" + x + R"(,"web_search_options":{}})").message,
+            "Input validation error: `web_search_options` is not supported: Kiln does not search "
+            "the web");
+  chat_ok("{" + x + R"(,"reasoning_effort":"low","audio":null,"user":"u","store":false})");
+}
+
+TEST(ParseCompletion, ChoicesLogprobsEcho) {
+  ApiConfig config;
+  auto ok = [&](const char* body) {
+    auto r = parse_completion(Json::parse(body), config);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? r.value() : CompletionRequest{};
+  };
+  auto err = [&](const char* body) {
+    auto r = parse_completion(Json::parse(body), config);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : r.error().message;
+  };
+  auto c = ok(R"({"prompt":"a","n":2,"logprobs":3,"echo":false})");
+  EXPECT_EQ(c.n, 2);
+  EXPECT_EQ(c.best_of, 2);
+  EXPECT_EQ(*c.logprobs, 3);
+  auto g = completion_to_generation(c, 0);
+  EXPECT_EQ(g.n, 2);
+  EXPECT_TRUE(g.token_logprobs);
+  EXPECT_EQ(*g.parameters.top_n_tokens, 3);
+  auto b = ok(R"({"prompt":"a","best_of":2})");
+  EXPECT_EQ(b.n, 1);
+  EXPECT_EQ(completion_to_generation(b, 0).n, 2);
+  EXPECT_TRUE(completion_to_generation(b, 0).token_logprobs);  // ranks by mean logprob
+  EXPECT_EQ(err(R"({"prompt":"a","n":2,"best_of":1})"),
+            "Input validation error: `best_of` must be >= `n`. Given: 1 and 2");
+  EXPECT_EQ(err(R"({"prompt":"a","best_of":2,"stream":true})"),
+            "Input validation error: `best_of` > `n` is not supported when streaming tokens");
+  EXPECT_EQ(err(R"({"prompt":"a","logprobs":6})"),
+            "Input validation error: `logprobs` must be >= 0 and <= 5. Given: 6");
+  EXPECT_EQ(err(R"({"prompt":"a","echo":true,"logprobs":1})"),
+            "Input validation error: `echo` with `logprobs` is not supported (prompt token "
+            "logprobs are not computed)");
+  EXPECT_EQ(err(R"({"prompt":"a","logit_bias":{"1":5}})"),
+            "Input validation error: `logit_bias` is not supported (only an empty map is "
+            "accepted)");
 }
 
 TEST(ParseChat, ToolsAndToolChoice) {
