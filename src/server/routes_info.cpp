@@ -35,9 +35,31 @@ Outcome models(const Request&, ServerContext& ctx) {
   return json_reply(api::render_models(ctx.config));
 }
 
+// OpenAI SDKs percent-encode the id ("google%2Fgemma-3-270m"); a malformed
+// escape is kept as written (it then matches no model: 404).
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 Outcome model(const Request& request, ServerContext& ctx) {
   constexpr std::string_view kPrefix = "/v1/models/";
-  auto body = api::render_model(ctx.config, request.path.substr(kPrefix.size()));
+  auto body = api::render_model(ctx.config, percent_decode(request.path.substr(kPrefix.size())));
   return body.ok() ? Outcome(json_reply(std::move(body.value())))
                    : Outcome(error_reply(body.error()));
 }

@@ -75,7 +75,6 @@ Outcome handle_chat_json(const Request& request, ServerContext& ctx, const api::
         api::ChatRenderOptions options;
         options.identity = identity("chatcmpl-", chat.model, ctx.config);
         options.logprobs = chat.logprobs;
-        options.n = chat.n;
         options.include_usage = chat.stream && chat.include_usage;
         if (prompt->parse_tool_calls)
           options.tool_parser = ctx.model->tool_call_parser(chat, prompt.value());
