@@ -20,7 +20,7 @@ rps() { wrk -t2 -c64 -d"${secs}s" --latency "$@" | awk '/Requests\/sec/ {print $
 
 kport=$(free_port)
 # LOG_LEVEL=warn: one log line per request would measure the terminal, not the server.
-LOG_LEVEL=warn "$bin" serve --hostname 127.0.0.1 --port "$kport" --prometheus-port "$(free_port)" >/dev/null 2>&1 &
+LOG_LEVEL=warn "$bin" serve --no-model --hostname 127.0.0.1 --port "$kport" --prometheus-port "$(free_port)" >/dev/null 2>&1 &
 kpid=$!
 pport=$(free_port)
 $py bench/http/peer_aiohttp.py "$pport" >/dev/null 2>&1 &
