@@ -298,6 +298,10 @@ void refuse_unsupported_chat_fields(FieldReader& r) {
   // `audio` (voice, format) only shapes audio output, refused above;
   // `reasoning_effort` has nothing to set on a model without a reasoning
   // budget. Both are accepted (contract §2.3).
+  if (r.get("functions")) refuse("functions", "(deprecated) is not supported: send `tools`");
+  if (r.get("function_call")) {
+    refuse("function_call", "(deprecated) is not supported: send `tool_choice`");
+  }
   if (r.get("web_search_options"))
     refuse("web_search_options", "is not supported: Kiln does not search the web");
 }

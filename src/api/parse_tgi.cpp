@@ -63,6 +63,10 @@ void read_parameters(FieldReader& r, GenerateParameters& p) {
   p.stop = r.strings("stop", /*allow_single=*/true);
   p.truncate = r.integer("truncate", 0, kI64Max, "usize");
   p.watermark = r.flag("watermark", false);
+  if (p.watermark && r.ok()) {
+    // Asked-for behaviour Kiln lacks is refused, not silently skipped.
+    r.fail(ApiError::validation("`watermark` is not supported"));
+  }
   p.details = r.flag("details", false);
   p.decoder_input_details = r.flag("decoder_input_details", false);
   p.seed = r.u64("seed");

@@ -57,7 +57,7 @@ TEST(ParseGenerate, ReadsEveryParameter) {
   auto g = gen_ok(R"({"inputs":"Hello world","parameters":{
       "best_of":2,"temperature":0.5,"repetition_penalty":1.2,"frequency_penalty":0.1,
       "top_k":10,"top_p":0.9,"typical_p":0.8,"do_sample":true,"max_new_tokens":20,
-      "return_full_text":true,"stop":["\n"],"truncate":5,"watermark":true,"details":true,
+      "return_full_text":true,"stop":["\n"],"truncate":5,"watermark":false,"details":true,
       "decoder_input_details":true,"seed":42,"top_n_tokens":3,"adapter_id":"x",
       "grammar":{"type":"json","value":{"properties":{"a":{"type":"string"}}}}}})");
   const auto& p = g.parameters;
@@ -74,7 +74,10 @@ TEST(ParseGenerate, ReadsEveryParameter) {
   EXPECT_TRUE(*p.return_full_text);
   EXPECT_EQ(p.stop, std::vector<std::string>{"\n"});
   EXPECT_EQ(*p.truncate, 5);
-  EXPECT_TRUE(p.watermark && p.details && p.decoder_input_details);
+  EXPECT_TRUE(!p.watermark && p.details && p.decoder_input_details);
+  // Kiln has no watermarking: asking for it is refused, not ignored.
+  EXPECT_EQ(gen_err(R"({"inputs":"x","parameters":{"watermark":true}})").message,
+            "Input validation error: `watermark` is not supported");
   EXPECT_EQ(*p.seed, 42u);
   EXPECT_EQ(*p.top_n_tokens, 3);
   EXPECT_EQ(*p.adapter_id, "x");
@@ -276,6 +279,8 @@ TEST(ParseChat, Errors) {
   EXPECT_EQ(chat_err("{" + x + R"(,"web_search_options":{}})").message,
             "Input validation error: `web_search_options` is not supported: Kiln does not search "
             "the web");
+  EXPECT_EQ(chat_err("{" + x + R"(,"functions":[{"name":"f"}]})").message,
+            "Input validation error: `functions` (deprecated) is not supported: send `tools`");
   chat_ok("{" + x + R"(,"reasoning_effort":"low","audio":null,"user":"u","store":false})");
 }
 
