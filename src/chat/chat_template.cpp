@@ -100,13 +100,13 @@ util::Result<std::shared_ptr<const ChatTemplate>> ChatTemplate::compile(
   for (auto& t : templates) {
     std::string source =
         options.tgi_patches ? apply_tgi_patches(std::move(t.source)) : std::move(t.source);
-    auto compiled = jinja::Template::compile(std::move(source), options.limits);
+    auto compiled = jinja::Template::compile(source, options.limits);
     if (!compiled) {
       const jinja::Error& e = compiled.error();
       return util::make_error("chat template '" + t.name + "' line " + std::to_string(e.line) +
                               ": " + e.describe());
     }
-    ct->templates_.push_back({t.name, std::move(compiled).value()});
+    ct->templates_.push_back({t.name, std::move(compiled).value(), std::move(source)});
   }
   ct->options_ = std::move(options);
   return std::shared_ptr<const ChatTemplate>(std::move(ct));

@@ -78,12 +78,17 @@ class ChatTemplate {
   // (if not, tools are described in the last message, api-contract §6.1).
   bool uses_tools(bool with_tools = true) const;
 
+  // The source (TGI patches applied) of the template selected for
+  // `with_tools`: tool_calls.h reads the model's tool-call markers from it.
+  const std::string& source(bool with_tools = true) const { return select(with_tools).source; }
+
   const ChatTemplateOptions& options() const { return options_; }
 
  private:
   struct Compiled {
     std::string name;
     std::shared_ptr<const jinja::Template> tmpl;
+    std::string source;
   };
   const Compiled& select(bool with_tools) const;
 

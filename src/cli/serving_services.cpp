@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/prompt.h"
+#include "cli/serving_tools.h"
 #include "sampling/grammar/vocabulary.h"
 
 namespace kiln::cli {
@@ -52,15 +53,17 @@ chat::Json messages_json(const api::ChatRequest& request) {
 
 api::ApiResult<api::ChatPrompt> ServingServices::apply_chat_template(
     const api::ChatRequest& request) const {
-  if (!request.tools.empty() && request.tool_choice.mode != api::ToolChoice::Mode::kNone) {
-    return api::ApiError::tool(
-        "`tools` are not supported by this server yet; send the request without `tools` (or "
-        "with `tool_choice: \"none\"`)");
-  }
   if (!model_.chat_template) return api::ApiError::template_error("template not found");
+  const auto tools = tool_setup(request, *model_.chat_template);
+  if (tools && options_.disable_grammar_support && tools->forced)
+    return api::ApiError::validation("grammar is not supported");
   const chat::Json messages = messages_json(request);
   chat::ChatPromptRequest in;
   in.messages = &messages;
+  if (tools) {
+    in.tools = &tools->tools;
+    if (tools->describe_in_prompt) in.tool_prompt = request.tool_prompt;
+  }
   auto rendered = chat::build_chat_prompt(*model_.chat_template, in);
   if (!rendered.ok()) {
     if (rendered.error.kind == chat::TemplateError::Kind::kMissingVariable)
@@ -69,6 +72,10 @@ api::ApiResult<api::ChatPrompt> ServingServices::apply_chat_template(
   }
   api::ChatPrompt prompt;
   prompt.text = std::move(rendered.prompt->text);
+  if (tools) {
+    prompt.grammar = tools->grammar;
+    prompt.parse_tool_calls = true;
+  }
   return prompt;
 }
 
@@ -93,7 +100,7 @@ util::Result<sampling::grammar::ConstraintCache*> ServingServices::constraints()
       return;
     }
     constraints_ = std::make_unique<sampling::grammar::ConstraintCache>(
-        std::move(vocab).value(), options_.grammar_cache_entries);
+        std::move(vocab).value(), options_.grammar_cache_entries, options_.grammar);
   });
   if (!constraints_) return util::make_error(constraints_error_);
   return constraints_.get();
@@ -131,8 +138,10 @@ api::ApiResult<std::shared_ptr<const sampling::Constraint>> ServingServices::com
 }
 
 std::unique_ptr<api::ToolCallParser> ServingServices::tool_call_parser(
-    const api::ChatRequest&, const api::ChatPrompt&) const {
-  return nullptr;
+    const api::ChatRequest& request, const api::ChatPrompt& prompt) const {
+  if (!prompt.parse_tool_calls || !model_.chat_template) return nullptr;
+  const auto tools = tool_setup(request, *model_.chat_template);
+  return tools ? make_tool_call_parser(request, *tools) : nullptr;
 }
 
 }  // namespace kiln::cli
