@@ -7,10 +7,10 @@ requests each) it reports aggregate generated tokens/s, time to first token
 p50/p99 and inter-token latency p50/p99, plus generated tokens per CPU-second
 of the serving process (steadier than wall time on a shared machine).
 
-  * kiln-engine: bench/serving/kiln_serving_bench, the engine driven in
-    process (no HTTP: `kiln serve` does not serve the engine yet).
-  * kiln-http (with --kiln-url): a running `kiln serve`, over HTTP with the
-    same client as llama.cpp.
+  * kiln: `kiln serve --model-id <gguf>` (started by this script from --kiln,
+    default build/src/kiln), streaming /v1/completions over HTTP.
+  * kiln-engine (with --engine-bin): bench/serving/kiln_serving_bench, the
+    engine driven in process without HTTP, to see what the server costs.
   * llama.cpp: `python -m llama_cpp.server` from llama-cpp-python (its
     bundled libllama), streaming /v1/completions over HTTP, with
     --interrupt_requests False (its default aborts a running completion when
@@ -20,14 +20,17 @@ of the serving process (steadier than wall time on a shared machine).
 Every request: the same prompt construction on both sides ("Request N: " +
 a fixed English paragraph, tokenized by the model's own vocabulary and cut
 to --prompt tokens; distinct from the first token, so no prefix is shared),
-greedy, --gen tokens with EOS suppressed (ignore_eos / logit_bias).
+greedy (temperature 0), at most --gen tokens. EOS is not suppressed: Kiln
+refuses a non-empty logit_bias, so neither server gets one; with greedy
+decoding both follow the same text, and the tables report the generated
+tokens (tokens/s counts what was generated).
 
 Models: the default Gemma 3 270M Q4_K_M GGUF and the random 0.5B Q4_0 model
 (scripts/make_random_gguf.py --preset llama-0.5b --dtype q4_0, generated on
 first use into --models, git-ignored).
 
-  .venv/bin/python bench/serving/compare.py --bin build-sched/bench/serving/kiln_serving_bench \
-      [--concurrency 1 4 16 64] [--prompt 128] [--gen 64] [--threads 2] [--json out.json]
+  .venv/bin/python bench/serving/compare.py --kiln build/src/kiln \
+      [--concurrency 1 4 16 64] [--prompt 128] [--gen 64] [--json out.json]
 """
 
 from __future__ import annotations
@@ -140,7 +143,9 @@ async def http_level(base: str, prompts: Prompts, clients: int, per_client: int,
         while queue:
             i = queue.pop(0)
             body = {"prompt": texts[i], "max_tokens": gen, "temperature": 0, "stream": True,
-                    "logit_bias": bias, "model": "bench"}
+                    "model": "bench"}
+            if bias:
+                body["logit_bias"] = bias
             await one_request(session, url, body, result)
 
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -184,7 +189,7 @@ def run_llama_cpp(model: Path, args, prompts: Prompts) -> list[dict]:
                     break
             except OSError:
                 time.sleep(0.5)
-        bias = prompts.eos_bias()
+        bias = None
         asyncio.run(http_level(base, prompts, 1, 1, 4, bias))  # warm-up
         out = []
         for c in args.peer_concurrency:
@@ -203,8 +208,53 @@ def run_llama_cpp(model: Path, args, prompts: Prompts) -> list[dict]:
             proc.kill()
 
 
+def wait_http(port: int, proc: subprocess.Popen, path: str, seconds: float = 300) -> None:
+    import urllib.request
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode} before it answered")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"server on port {port} did not answer {path} in {seconds:.0f} s")
+
+
+def run_kiln_serve(model: Path, args, prompts: Prompts) -> list[dict]:
+    port = free_port()
+    # Room for the largest level's prompts and generations at once (a block
+    # of 16 positions of slack per sequence).
+    total = max(args.concurrency) * (args.prompt + args.gen + 16)
+    cmd = [args.kiln, "serve", "--model-id", str(model), "--hostname", "127.0.0.1", "--port",
+           str(port), "--max-concurrent-requests", str(2 * max(args.concurrency)),
+           "--max-batch-total-tokens", str(total), "--max-input-tokens", str(args.prompt + 16),
+           "--max-total-tokens", str(args.prompt + args.gen + 32)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(port, proc, "/health")
+        asyncio.run(http_level(base, prompts, 1, 1, 4, None))  # warm-up
+        out = []
+        for c in args.concurrency:
+            cpu0 = process_cpu_seconds(proc.pid)
+            per_client = args.requests_per_client if c < 64 else max(1, args.requests_per_client // 2)
+            r = asyncio.run(http_level(base, prompts, c, per_client, args.gen, None))
+            out.append(summarize("kiln", c, r, process_cpu_seconds(proc.pid) - cpu0, args.prompt))
+            print(json.dumps(out[-1]), file=sys.stderr)
+        return out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def run_kiln_engine(model: Path, args) -> list[dict]:
-    cmd = [args.bin, "--model", str(model), "--concurrency",
+    cmd = [args.engine_bin, "--model", str(model), "--concurrency",
            ",".join(str(c) for c in args.concurrency), "--prompt", str(args.prompt), "--gen",
            str(args.gen), "--requests-per-client", str(args.requests_per_client), "--threads",
            str(args.threads)]
@@ -214,20 +264,21 @@ def run_kiln_engine(model: Path, args) -> list[dict]:
             out.append(json.loads(line))
             print(line.strip(), file=sys.stderr)
     if p.returncode != 0:
-        sys.exit(f"{args.bin} failed ({p.returncode})")
+        sys.exit(f"{args.engine_bin} failed ({p.returncode})")
     return out
 
 
 def table(name: str, rows: list[dict]) -> str:
-    head = ("| server | C | tokens/s | x own C=1 | tokens/CPU-s | TTFT p50 / p99 (ms) "
-            "| ITL p50 / p99 (ms) |\n|---|--:|--:|--:|--:|--:|--:|")
+    head = ("| server | C | requests | tokens/req | tokens/s | x own C=1 | tokens/CPU-s "
+            "| TTFT p50 / p99 (ms) | ITL p50 / p99 (ms) |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     lines = [f"**{name}**", "", head]
     single = {r["server"]: r["tokens_per_s"] for r in rows if r["concurrency"] == 1}
     for r in rows:
         cpu = r["gen_tokens"] / r["cpu_seconds"] if r.get("cpu_seconds") else float("nan")
         base = single.get(r["server"])
         lines.append(
-            f"| {r['server']} | {r['concurrency']} | {r['tokens_per_s']:.1f} | "
+            f"| {r['server']} | {r['concurrency']} | {r['requests']} | "
+            f"{r['gen_tokens'] / max(r['requests'], 1):.0f} | {r['tokens_per_s']:.1f} | "
             f"{r['tokens_per_s'] / base if base else float('nan'):.2f}x | {cpu:.1f} | "
             f"{r['ttft_p50_ms']:.0f} / {r['ttft_p99_ms']:.0f} | "
             f"{r['itl_p50_ms']:.0f} / {r['itl_p99_ms']:.0f} |")
@@ -236,7 +287,8 @@ def table(name: str, rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=str(ROOT / "build/bench/serving/kiln_serving_bench"))
+    ap.add_argument("--kiln", default=str(ROOT / "build/src/kiln"), help="the kiln binary")
+    ap.add_argument("--engine-bin", help="also run kiln_serving_bench (the engine, no HTTP)")
     ap.add_argument("--models", default=os.path.expanduser("~/.cache/kiln-bench"))
     ap.add_argument("--only", choices=["default", "random"], help="one of the two models")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -250,7 +302,7 @@ def main() -> None:
     ap.add_argument("--peer-requests-per-client", type=int, default=1)
     ap.add_argument("--kiln-url", help="also drive a running `kiln serve` at this URL")
     ap.add_argument("--skip-llama-cpp", action="store_true")
-    ap.add_argument("--skip-kiln-engine", action="store_true")
+    ap.add_argument("--skip-kiln", action="store_true")
     ap.add_argument("--json", help="write every row here")
     args = ap.parse_args()
 
@@ -260,14 +312,15 @@ def main() -> None:
         if args.only and name != args.only:
             continue
         model = models[name] or ensure_random_model(Path(args.models))
-        rows = [] if args.skip_kiln_engine else run_kiln_engine(model, args)
         prompts = Prompts(model, args.prompt)
+        rows = [] if args.skip_kiln else run_kiln_serve(model, args, prompts)
+        if args.engine_bin:
+            rows += run_kiln_engine(model, args)
         if args.kiln_url:
-            bias = prompts.eos_bias()
             for c in args.concurrency:
                 r = asyncio.run(http_level(args.kiln_url, prompts, c, args.requests_per_client,
-                                           args.gen, bias))
-                rows.append(summarize("kiln-http", c, r, None, args.prompt))
+                                           args.gen, None))
+                rows.append(summarize("kiln-url", c, r, None, args.prompt))
         if not args.skip_llama_cpp:
             rows += run_llama_cpp(model, args, prompts)
         rows_all[name] = rows
