@@ -39,14 +39,15 @@ def test_completion_greedy_equals_llama_cpp(s, case):
                                                       "parameters": {"max_new_tokens": n, "details": True}}).json()
     got = [t["id"] for t in native["details"]["tokens"]]
     assert got[:stable] == case["greedy_ids"][:stable]
-    v1 = requests.post(s.url("/v1/completions"), json={"model": "tgi", "prompt": case["prompt"], "max_tokens": n,
-                                                       "temperature": 0}).json()
-    assert v1["choices"][0]["text"] == native["generated_text"]
-    assert v1["usage"] == {"prompt_tokens": len(ids), "completion_tokens": len(got),
-                           "total_tokens": len(ids) + len(got)}
     if stable == len(case["greedy_ids"]):
         assert native["generated_text"] == case["text"]
+    if case["name"] == "alphabet":  # the /v1 route once (the README examples run it too)
+        v1 = requests.post(s.url("/v1/completions"), json={"model": "tgi", "prompt": case["prompt"],
+                                                           "max_tokens": n, "temperature": 0}).json()
+        assert v1["choices"][0]["text"] == case["text"]
         assert v1["choices"][0]["finish_reason"] == case["finish_reason"]
+        assert v1["usage"] == {"prompt_tokens": len(ids), "completion_tokens": len(got),
+                               "total_tokens": len(ids) + len(got)}
 
 
 @pytest.mark.parametrize("case", [c for c in GOLDENS["cases"] if c["kind"] == "chat"], ids=lambda c: c["name"])
@@ -64,6 +65,8 @@ def test_chat_greedy_equals_llama_cpp(s, case):
     assert r["choices"][0]["message"]["content"] == case["text"]
     assert r["choices"][0]["finish_reason"] == case["finish_reason"]
     assert "".join(e["token"] for e in r["choices"][0]["logprobs"]["content"]) == case["text"]
+    if case["name"] != "hello":
+        return  # streaming once is enough on this model (the tiny model's suite covers it)
     with requests.post(s.url("/v1/chat/completions"), json={**body, "stream": True}, stream=True) as sr:
         pieces = [json.loads(line[6:]) for line in sr.iter_lines() if line and line != b"data: [DONE]"]
     assert "".join(p["choices"][0]["delta"].get("content") or "" for p in pieces if p["choices"]) == case["text"]

@@ -63,6 +63,15 @@ def test_native_greedy_equals_llama_cpp_golden(s, golden):
     # POST / answers an array of one; return_full_text defaults to true (no pipeline tag).
     compat = requests.post(s.url("/"), json={"inputs": PROMPT, "parameters": {"max_new_tokens": 64}}).json()
     assert compat == [{"generated_text": PROMPT + golden["greedy_text_64"]}]
+    detailed = requests.post(s.url("/"), json={"inputs": PROMPT, "parameters": {"max_new_tokens": 8, "details": True,
+                                                                                "return_full_text": False}}).json()
+    assert [t["id"] for t in detailed[0]["details"]["tokens"]] == golden["greedy_ids_64"][:8]
+    with requests.post(s.url("/"), json={"inputs": PROMPT, "stream": True, "parameters": {"max_new_tokens": 8}},
+                       stream=True) as r:
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line]
+    assert [e["token"]["id"] for e in events] == golden["greedy_ids_64"][:8]
+    sagemaker = requests.post(s.url("/invocations"), json={"prompt": PROMPT, "max_tokens": 8, "temperature": 0})
+    assert sagemaker.json()["choices"][0]["text"] == detailed[0]["generated_text"]
 
 
 def test_openai_completions_greedy_equals_golden_both_base_urls(s, golden):
