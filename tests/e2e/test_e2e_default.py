@@ -91,8 +91,11 @@ def test_client_disconnect_cancels_and_frees_blocks(s):
         c.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         got = b""
+        c.settimeout(60)
         while got.count(b"data: ") < 2:
-            got += c.recv(4096)
+            chunk = c.recv(4096)
+            assert chunk, got  # the server must not close first
+            got += chunk
         running = requests.get(s.url("/metrics")).text
         assert metric(running, "kiln_kv_blocks_used") > 0 and metric(running, "kiln_requests_in_flight") == 1
     deadline = time.monotonic() + 10
