@@ -132,15 +132,138 @@ const char* arguments_key(ToolCallFormat format) {
                                                                               : "arguments";
 }
 
-ToolCallStreamParser::ToolCallStreamParser(ToolCallParserOptions options)
-    : o_(std::move(options)) {}
+namespace {
+
+enum class Head { kMore, kNo, kArgs };
+constexpr size_t kMaxHeadBytes = 4096;
+
+// Matches `{"name": "<name>", "arguments"|"parameters": {` (JSON whitespace
+// anywhere between tokens) against the start of a forced reply.
+Head match_head(std::string_view h, const std::vector<std::string>& names, std::string& name) {
+  size_t p = 0;
+  auto ws = [&] {
+    while (p < h.size() && is_ws(h[p])) ++p;
+    return p < h.size();
+  };
+  auto expect = [&](char c) -> Head {
+    if (!ws()) return Head::kMore;
+    return h[p++] == c ? Head::kArgs : Head::kNo;  // kArgs: matched, go on
+  };
+  // A string literal at p: its raw text, or kMore/kNo.
+  auto literal = [&](std::string& raw) -> Head {
+    if (!ws()) return Head::kMore;
+    if (h[p] != '"') return Head::kNo;
+    size_t q = p + 1;
+    for (bool esc = false; q < h.size(); ++q) {
+      if (esc)
+        esc = false;
+      else if (h[q] == '\\')
+        esc = true;
+      else if (h[q] == '"')
+        break;
+    }
+    if (q >= h.size()) return Head::kMore;
+    raw.assign(h.substr(p, q + 1 - p));
+    p = q + 1;
+    return Head::kArgs;
+  };
+  std::string key, value;
+  Head r;
+  if ((r = expect('{')) != Head::kArgs) return r;
+  if ((r = literal(key)) != Head::kArgs) return r;
+  if (key != "\"name\"") return Head::kNo;
+  if ((r = expect(':')) != Head::kArgs) return r;
+  if ((r = literal(value)) != Head::kArgs) return r;
+  Json decoded = Json::parse(value, nullptr, false);
+  if (decoded.is_discarded() || !decoded.is_string()) return Head::kNo;
+  if ((r = expect(',')) != Head::kArgs) return r;
+  if ((r = literal(key)) != Head::kArgs) return r;
+  if (key != "\"arguments\"" && key != "\"parameters\"") return Head::kNo;
+  if ((r = expect(':')) != Head::kArgs) return r;
+  if ((r = expect('{')) != Head::kArgs) return r;
+  if (p != h.size()) return Head::kNo;
+  name = decoded.get<std::string>();
+  if (std::find(names.begin(), names.end(), name) == names.end()) return Head::kNo;
+  return Head::kArgs;
+}
+
+}  // namespace
+
+ToolCallStreamParser::ToolCallStreamParser(ToolCallParserOptions options) : o_(std::move(options)) {
+  if (o_.forced) forced_ = Forced::kHead;
+}
 
 void ToolCallStreamParser::feed(std::string_view text, ToolCallOutput& out) {
+  if (forced_ != Forced::kOff) {
+    feed_forced(text, out);
+    return;
+  }
   buf_.append(text);
   process(false, out);
 }
 
+void ToolCallStreamParser::feed_forced(std::string_view text, ToolCallOutput& out) {
+  std::string args;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (forced_ == Forced::kHead) {
+      head_.push_back(c);
+      std::string name;
+      const Head h =
+          head_.size() > kMaxHeadBytes ? Head::kNo : match_head(head_, o_.tool_names, name);
+      if (h == Head::kNo) {
+        // Not the forced shape: parse the whole reply the usual way.
+        forced_ = Forced::kOff;
+        buf_ = std::move(head_);
+        buf_.append(text.substr(i + 1));
+        process(false, out);
+        return;
+      }
+      if (h == Head::kArgs) {
+        ParsedToolCall call;
+        call.name = std::move(name);
+        out.calls.push_back(std::move(call));
+        calls_ = 1;
+        any_call_ = true;
+        forced_ = Forced::kArgs;
+        depth_ = 1;
+        args.push_back('{');
+      }
+    } else if (forced_ == Forced::kArgs) {
+      if (in_string_) {
+        args.push_back(c);
+        if (escape_)
+          escape_ = false;
+        else if (c == '\\')
+          escape_ = true;
+        else if (c == '"')
+          in_string_ = false;
+        continue;
+      }
+      if (is_ws(c)) continue;
+      args.push_back(c);
+      if (c == '"') {
+        in_string_ = true;
+      } else if (c == '{' || c == '[') {
+        ++depth_;
+      } else if ((c == '}' || c == ']') && --depth_ == 0) {
+        forced_ = Forced::kTail;  // the rest is the closing brace
+      }
+    }
+  }
+  if (!args.empty()) {
+    ParsedToolCall piece;
+    piece.first = false;
+    piece.arguments = std::move(args);
+    out.calls.push_back(std::move(piece));
+  }
+}
+
 void ToolCallStreamParser::finish(ToolCallOutput& out) {
+  if (forced_ == Forced::kHead) {
+    forced_ = Forced::kOff;
+    buf_ = std::move(head_);
+  }
   process(true, out);
   // Whitespace around calls is not content; a plain answer keeps all of it.
   if (!any_call_) out.content += held_ws_;
@@ -343,8 +466,8 @@ bool ToolCallStreamParser::emit_calls(std::string_view payload, bool marked, Too
   held_ws_.clear();
   for (auto& c : calls) {
     if (!o_.parallel && calls_ >= 1) continue;
+    c.index = calls_++;
     out.calls.push_back(std::move(c));
-    ++calls_;
   }
   return true;
 }

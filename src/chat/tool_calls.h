@@ -35,9 +35,15 @@ const char* tool_call_format_name(ToolCallFormat format);
 // "parameters" for Llama 3.1 and generic JSON (TGI's tool prompt), else "arguments".
 const char* arguments_key(ToolCallFormat format);
 
+// A call, or a piece of one: a call's first piece has `first` set and its
+// name; later pieces (forced mode streams the arguments as they are
+// generated) continue its arguments. Concatenated, a call's arguments are
+// compact JSON object text.
 struct ParsedToolCall {
+  size_t index = 0;  // position of the call in the reply
+  bool first = true;
   std::string name;
-  std::string arguments;  // compact JSON object text
+  std::string arguments;
 };
 
 // What one feed()/finish() produced, in order: content first, then calls.
@@ -52,6 +58,10 @@ struct ToolCallParserOptions {
   // them; a block behind an explicit marker may name any tool.
   std::vector<std::string> tool_names;
   bool parallel = true;  // false: calls after the first are dropped
+  // The reply is one call forced by tool_call_schema()'s grammar: its
+  // arguments stream as they are generated (whitespace outside strings
+  // dropped). A reply of another shape is parsed as usual.
+  bool forced = false;
 };
 
 // Splits generated text into content and tool calls as it streams in. The
@@ -69,9 +79,13 @@ class ToolCallStreamParser {
   void finish(ToolCallOutput& out);
   // Calls emitted so far (dropped ones not counted).
   size_t calls() const { return calls_; }
+  // Forced mode: the generation ended inside the call's arguments.
+  bool truncated() const { return forced_ == Forced::kArgs; }
 
  private:
   enum class State { kText, kBlock, kJson };
+  enum class Forced { kHead, kArgs, kTail, kOff };
+  void feed_forced(std::string_view text, ToolCallOutput& out);
   void process(bool at_end, ToolCallOutput& out);
   bool step_text(bool at_end, ToolCallOutput& out);
   bool step_block(bool at_end, ToolCallOutput& out);
@@ -94,6 +108,9 @@ class ToolCallStreamParser {
   bool started_ = false, in_string_ = false, escape_ = false;
   size_t calls_ = 0;
   bool any_call_ = false;  // a call was recognised (emitted or dropped)
+  // Forced mode: the text up to the arguments' `{`, then the arguments.
+  Forced forced_ = Forced::kOff;
+  std::string head_;
 };
 
 // One-shot: feed(text) then finish().

@@ -41,7 +41,7 @@ class ApiToolCallParser final : public api::ToolCallParser {
     chat::ToolCallOutput o;
     parser_.finish(o);
     convert(std::move(o), out);
-    if (forced_ && parser_.calls() == 0)
+    if (forced_ && (parser_.calls() == 0 || parser_.truncated()))
       return api::ApiError::tool("Failed to parse generated text: " + quoted_);
     return std::nullopt;
   }
@@ -51,23 +51,26 @@ class ApiToolCallParser final : public api::ToolCallParser {
  private:
   void convert(chat::ToolCallOutput o, api::AssistantDelta& out) {
     out.content += o.content;
-    for (auto& call : o.calls) {
-      api::ToolCallFragment first;
-      first.index = next_index_;
-      first.id = "call_" + api::random_hex(24);
-      first.name = std::move(call.name);
-      out.tool_calls.push_back(std::move(first));
-      api::ToolCallFragment args;
-      args.index = next_index_;
-      args.arguments = std::move(call.arguments);
-      out.tool_calls.push_back(std::move(args));
-      ++next_index_;
+    for (auto& piece : o.calls) {
+      const auto index = static_cast<int32_t>(piece.index);
+      if (piece.first) {
+        api::ToolCallFragment first;
+        first.index = index;
+        first.id = "call_" + api::random_hex(24);
+        first.name = std::move(piece.name);
+        out.tool_calls.push_back(std::move(first));
+      }
+      if (!piece.arguments.empty()) {
+        api::ToolCallFragment args;
+        args.index = index;
+        args.arguments = std::move(piece.arguments);
+        out.tool_calls.push_back(std::move(args));
+      }
     }
   }
 
   chat::ToolCallStreamParser parser_;
   bool forced_;
-  int32_t next_index_ = 0;
   std::string quoted_;
 };
 
@@ -106,6 +109,7 @@ std::unique_ptr<api::ToolCallParser> make_tool_call_parser(const api::ChatReques
   for (const auto& t : setup.tools)
     o.tool_names.push_back(t["function"]["name"].get<std::string>());
   o.parallel = request.parallel_tool_calls;
+  o.forced = setup.forced;
   return std::make_unique<ApiToolCallParser>(std::move(o), setup.forced);
 }
 

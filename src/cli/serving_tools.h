@@ -34,9 +34,10 @@ std::optional<ToolSetup> tool_setup(const api::ChatRequest& request,
                                     const chat::ChatTemplate& tmpl);
 
 // The api-side parser over chat::ToolCallStreamParser: assigns call ids
-// (`call_` + 24 hex digits) and indexes, emits each call as a first fragment
-// (id, name, empty arguments) and an arguments fragment; in forced mode a
-// reply without a call is a 422 `Tool error: Failed to parse generated text`.
+// (`call_` + 24 hex digits), emits each call as a first fragment (id, name,
+// empty arguments) and then its arguments (in forced mode, piece by piece as
+// they are generated); in forced mode a reply without a complete call is a
+// 422 `Tool error: Failed to parse generated text`.
 std::unique_ptr<api::ToolCallParser> make_tool_call_parser(const api::ChatRequest& request,
                                                            const ToolSetup& setup);
 

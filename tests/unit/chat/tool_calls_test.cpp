@@ -19,9 +19,23 @@ ToolCallParserOptions opts(ToolCallFormat f, bool parallel = true) {
   return o;
 }
 
+// Pieces folded into calls, as "name(arguments);" in index order. A piece
+// that continues a call never carries a name; a first piece always does.
 std::string calls_str(const ToolCallOutput& out) {
+  std::vector<std::pair<std::string, std::string>> calls;
+  for (const auto& c : out.calls) {
+    if (c.first) {
+      EXPECT_EQ(c.index, calls.size());
+      EXPECT_FALSE(c.name.empty());
+      calls.emplace_back(c.name, c.arguments);
+    } else {
+      EXPECT_TRUE(c.name.empty());
+      EXPECT_EQ(c.index + 1, calls.size());
+      if (!calls.empty()) calls.back().second += c.arguments;
+    }
+  }
   std::string s;
-  for (const auto& c : out.calls) s += c.name + "(" + c.arguments + ");";
+  for (const auto& [name, args] : calls) s += name + "(" + args + ");";
   return s;
 }
 
@@ -152,6 +166,55 @@ TEST(ToolCalls, ParallelOffKeepsTheFirstCall) {
   EXPECT_EQ(calls_str(out), "ping({});");
   EXPECT_EQ(out.content, "");
   expect_split_invariant(text, opts(ToolCallFormat::kHermes, false));
+}
+
+ToolCallParserOptions forced() {
+  ToolCallParserOptions o = opts(ToolCallFormat::kJson);
+  o.forced = true;
+  return o;
+}
+
+TEST(ToolCalls, ForcedCallStreamsItsArguments) {
+  // The grammar's shape, with the whitespace a model may put between tokens.
+  const std::string text =
+      "{ \"name\":\r\"get_weather\",\n\"arguments\": {\"city\": \"New  York\",\r\"days\": [1, "
+      "2],\"q\":\"a\\\"}\"} }";
+  const auto whole = parse_tool_calls(text, forced());
+  EXPECT_EQ(whole.content, "");
+  EXPECT_EQ(calls_str(whole),
+            "get_weather({\"city\":\"New  York\",\"days\":[1,2],\"q\":\"a\\\"}\"});");
+  expect_split_invariant(text, forced());
+
+  ToolCallStreamParser p(forced());
+  ToolCallOutput out;
+  p.feed("{\"name\": \"get_time\", \"parameters\": {\"zone\": \"U", out);
+  ASSERT_EQ(out.calls.size(), 2u);  // the call's first piece, then arguments so far
+  EXPECT_TRUE(out.calls[0].first);
+  EXPECT_EQ(out.calls[0].name, "get_time");
+  EXPECT_EQ(out.calls[1].arguments, "{\"zone\":\"U");
+  EXPECT_EQ(p.calls(), 1u);
+  EXPECT_TRUE(p.truncated());
+  p.feed("TC\"}}", out);
+  p.finish(out);
+  EXPECT_FALSE(p.truncated());
+  EXPECT_EQ(calls_str(out), "get_time({\"zone\":\"UTC\"});");
+}
+
+TEST(ToolCalls, ForcedModeFallsBackOnOtherShapes) {
+  for (const std::string text :
+       {"{\"arguments\": {}, \"name\": \"ping\"}", "{\"name\": \"nope\", \"arguments\": {}}",
+        "[{\"name\": \"ping\"}]", "plain words", "{\"name\": \"ping\""}) {
+    const auto whole = parse_tool_calls(text, forced());
+    const auto usual = parse_tool_calls(text, opts(ToolCallFormat::kJson));
+    EXPECT_EQ(whole.content, usual.content) << text;
+    EXPECT_EQ(calls_str(whole), calls_str(usual)) << text;
+    expect_split_invariant(text, forced());
+  }
+  ToolCallStreamParser p(forced());
+  ToolCallOutput out;
+  p.feed("{\"name\": \"ping\", \"arguments\": {\"a\": [", out);
+  p.finish(out);
+  EXPECT_TRUE(p.truncated());  // max_tokens ended the arguments
 }
 
 TEST(ToolCalls, DetectsTheTemplateFormat) {
