@@ -8,7 +8,7 @@ p50/p99 and inter-token latency p50/p99, plus generated tokens per CPU-second
 of the serving process (steadier than wall time on a shared machine).
 
   * kiln: `kiln serve --model-id <gguf>` (started by this script from --kiln,
-    default build/src/kiln), streaming /v1/completions over HTTP.
+    default build/kiln), streaming /v1/completions over HTTP.
   * kiln-engine (with --engine-bin): bench/serving/kiln_serving_bench, the
     engine driven in process without HTTP, to see what the server costs.
   * llama.cpp: `python -m llama_cpp.server` from llama-cpp-python (its
@@ -29,7 +29,7 @@ Models: the default Gemma 3 270M Q4_K_M GGUF and the random 0.5B Q4_0 model
 (scripts/make_random_gguf.py --preset llama-0.5b --dtype q4_0, generated on
 first use into --models, git-ignored).
 
-  .venv/bin/python bench/serving/compare.py --kiln build/src/kiln \
+  .venv/bin/python bench/serving/compare.py --kiln build/kiln \
       [--concurrency 1 4 16 64] [--prompt 128] [--gen 64] [--json out.json]
 """
 
@@ -117,8 +117,12 @@ async def one_request(session, url: str, body: dict, result: dict) -> None:
             data = line[5:].strip()
             if data == "[DONE]":
                 break
-            if json.loads(data)["choices"][0].get("finish_reason") is not None:
-                continue  # the closing chunk carries no token
+            choices = json.loads(data).get("choices")
+            if not choices:
+                continue  # a usage-only chunk
+            choice = choices[0]
+            if choice.get("finish_reason") is not None and not choice.get("text"):
+                continue  # llama.cpp's closing chunk carries no token; Kiln's carries the last
             now = time.perf_counter()
             if first is None:
                 first = now - sent
@@ -225,13 +229,16 @@ def wait_http(port: int, proc: subprocess.Popen, path: str, seconds: float = 300
 
 def run_kiln_serve(model: Path, args, prompts: Prompts) -> list[dict]:
     port = free_port()
-    # Room for the largest level's prompts and generations at once (a block
-    # of 16 positions of slack per sequence).
-    total = max(args.concurrency) * (args.prompt + args.gen + 16)
+    # The prompt text was cut to --prompt tokens by llama.cpp's vocabulary;
+    # Kiln's tokenizer may split it into more (it does for the random
+    # model's vocabulary), so the limits leave room for 3x. The pool holds
+    # the largest level's prompts and generations at once.
+    max_input = 3 * args.prompt
+    total = max(args.concurrency) * (max_input + args.gen + 16)
     cmd = [args.kiln, "serve", "--model-id", str(model), "--hostname", "127.0.0.1", "--port",
            str(port), "--max-concurrent-requests", str(2 * max(args.concurrency)),
-           "--max-batch-total-tokens", str(total), "--max-input-tokens", str(args.prompt + 16),
-           "--max-total-tokens", str(args.prompt + args.gen + 32)]
+           "--max-batch-total-tokens", str(total), "--max-input-tokens", str(max_input),
+           "--max-total-tokens", str(max_input + args.gen + 16)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -287,7 +294,7 @@ def table(name: str, rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--kiln", default=str(ROOT / "build/src/kiln"), help="the kiln binary")
+    ap.add_argument("--kiln", default=str(ROOT / "build/kiln"), help="the kiln binary")
     ap.add_argument("--engine-bin", help="also run kiln_serving_bench (the engine, no HTTP)")
     ap.add_argument("--models", default=os.path.expanduser("~/.cache/kiln-bench"))
     ap.add_argument("--only", choices=["default", "random"], help="one of the two models")
