@@ -448,5 +448,73 @@ TEST(RenderErrors, StatusAndTypeTable) {
   EXPECT_EQ(failure_label(ErrorKind::kUnauthorized), "");  // 401 is not a failure (§4.5)
 }
 
+// OpenAI `n` (the engine runs n choices of one prompt; events carry their
+// choice index): one choice object per index, the prompt counted once.
+engine::TokenEvent tok_of(int32_t choice, engine::TokenEvent t) {
+  t.choice = choice;
+  return t;
+}
+engine::FinishedEvent fin_of(int32_t choice, engine::FinishedEvent f) {
+  f.choice = choice;
+  return f;
+}
+
+TEST(RenderChat, SeveralChoicesNonStream) {
+  ChatRenderOptions o;
+  o.identity = identity("chatcmpl-n", "m");
+  o.n = 2;
+  auto c = make_chat_collector(std::move(o));
+  // Interleaved as the engine emits them; choice 1 finishes first.
+  c->on_event(0, tok_of(0, tok(1, "Hi", -0.1f)));
+  c->on_event(0, tok_of(1, tok(2, "Yo", -0.3f, false, true)));
+  c->on_event(0, fin_of(1, fin(FinishReason::kLength, 7, 1, "Yo")));
+  EXPECT_FALSE(c->done());
+  c->on_event(0, tok_of(0, tok(3, "!", -0.2f, false, true)));
+  c->on_event(0, fin_of(0, fin(FinishReason::kStopSequence, 7, 2, "Hi!")));
+  ASSERT_TRUE(c->done());
+  EXPECT_EQ(c->body().value(),
+            "{\"object\":\"chat.completion\",\"id\":\"chatcmpl-n\",\"created\":1736400000,"
+            "\"model\":\"m\",\"system_fingerprint\":\"3.3.7-native\",\"choices\":["
+            "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\"},"
+            "\"logprobs\":null,\"finish_reason\":\"stop\"},"
+            "{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":\"Yo\"},"
+            "\"logprobs\":null,\"finish_reason\":\"length\"}],"
+            "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}");
+  EXPECT_EQ(c->summary().prompt_tokens, 7);
+  EXPECT_EQ(c->summary().generated_tokens, 3);
+}
+
+TEST(RenderChat, SeveralChoicesStreamEndsAfterTheLastChoice) {
+  ChatRenderOptions o;
+  o.identity = identity("chatcmpl-s", "m");
+  o.n = 2;
+  o.include_usage = true;
+  auto r = make_chat_stream(std::move(o));
+  std::string out = stream_all(*r, {
+                                       tok_of(1, tok(5, "B", -0.1f)),
+                                       tok_of(0, tok(6, "A", -0.1f, false, true)),
+                                       fin_of(0, fin(FinishReason::kLength, 4, 1, "A")),
+                                   });
+  EXPECT_FALSE(r->done());
+  r->on_event(0, tok_of(1, tok(7, "b", -0.1f, false, true)), out);
+  r->on_event(0, fin_of(1, fin(FinishReason::kLength, 4, 2, "Bb")), out);
+  EXPECT_TRUE(r->done());
+  const std::string head =
+      "data: {\"object\":\"chat.completion.chunk\",\"id\":\"chatcmpl-s\",\"created\":1736400000,"
+      "\"model\":\"m\",\"system_fingerprint\":\"3.3.7-native\",";
+  const auto chunk = [&](int k, const std::string& delta, const std::string& reason) {
+    return head + "\"choices\":[{\"index\":" + std::to_string(k) + ",\"delta\":" + delta +
+           ",\"logprobs\":null,\"finish_reason\":" + reason + "}],\"usage\":null}\n\n";
+  };
+  EXPECT_EQ(out, chunk(0, "{\"role\":\"assistant\",\"content\":\"\"}", "null") +
+                     chunk(1, "{\"role\":\"assistant\",\"content\":\"\"}", "null") +
+                     chunk(1, "{\"content\":\"B\"}", "null") +
+                     chunk(0, "{\"content\":\"A\"}", "\"length\"") +
+                     chunk(1, "{\"content\":\"b\"}", "\"length\"") + head +
+                     "\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":3,"
+                     "\"total_tokens\":7}}\n\n"
+                     "data: [DONE]\n\n");
+}
+
 }  // namespace
 }  // namespace kiln::api
