@@ -4,6 +4,9 @@
 // runs the panel kernels of the active instruction set (quant/format.h).
 #include "backend/cpu/matmul.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -159,6 +162,25 @@ void simd_panels(const WeightMatrix& w, const Format& f, const quant::SimdKernel
   }
 }
 
+// After a copying pack the source rows are dead weight in the resident set:
+// GGUF weights are a file mapping, so a loaded model would hold every matrix
+// twice (the mapped pages and the packed copy: 235 MiB extra for Gemma 3
+// 270M). MADV_PAGEOUT reclaims the whole pages inside [p, p + bytes); it is
+// only a hint and never loses data (clean file pages are re-read on the next
+// touch, e.g. a tied embedding's looked-up rows; anonymous pages without swap
+// simply stay), so it is safe whatever owns the source.
+void page_out(const void* p, int64_t bytes) {
+#ifdef MADV_PAGEOUT
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(bytes)) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 }  // namespace
 
 bool matmul_supports(DType dtype) { return quant::find_format(dtype) != nullptr; }
@@ -192,6 +214,7 @@ WeightMatrix pack_weights(const WeightMatrix& w, void* dst, ThreadPool* pool) {
   for (int64_t r = full * kPanelRows; r < w.rows; ++r)
     std::memmove(out + full * pb + (r - full * kPanelRows) * rb, src + r * w.row_stride,
                  static_cast<size_t>(rb));
+  if (!in_place) page_out(src, w.rows * w.row_stride);
   WeightMatrix packed = w;
   packed.data = dst;
   packed.row_stride = rb;

@@ -59,7 +59,9 @@ int64_t packed_weight_bytes(const WeightMatrix& w);
 // Writes w (row-major) in the panel layout the kernels read to dst and
 // returns the view of it to pass to matmul(). dst may be w.data itself when
 // w.row_stride == row_bytes (in place: e.g. a private writable mapping, so
-// the file's pages are no longer resident). Splits the work over pool when
+// the file's pages are no longer resident). A copying pack asks the kernel to
+// reclaim the source's whole pages (MADV_PAGEOUT: contents kept, a mapped
+// file's clean pages leave the resident set). Splits the work over pool when
 // given. matmul() results are the same for both layouts.
 WeightMatrix pack_weights(const WeightMatrix& w, void* dst, ThreadPool* pool = nullptr);
 
