@@ -203,8 +203,8 @@ void RopeNeox(float* x, const float* cos, const float* sin, int64_t n) {
   }
 }
 
-const Kernels kTable = {Dot,     Axpy,        AddTo,   Scale,      RmsNorm, Softmax,
-                        SiluMul, GeluTanhMul, Softcap, RopeNormal, RopeNeox};
+[[maybe_unused]] const Kernels kTable = {
+    Dot, Axpy, AddTo, Scale, RmsNorm, Softmax, SiluMul, GeluTanhMul, Softcap, RopeNormal, RopeNeox};
 
 }  // namespace HWY_NAMESPACE
 }  // namespace kiln::backend::cpu

@@ -48,7 +48,7 @@ std::string pointer_token(const std::string& name) {
 class SchemaCompiler {
  public:
   SchemaCompiler(const Json& doc, const JsonSchemaOptions& opt, const Budget& budget)
-      : doc_(doc), opt_(opt), budget_(budget), merger_(doc, opt.max_nesting) {
+      : opt_(opt), budget_(budget), merger_(doc, opt.max_nesting) {
     ws_ = opt.max_whitespace > 0 ? ex::repeat(ex::bytes({{'\t', '\n'}, {'\r', '\r'}, {' ', ' '}}),
                                               0, opt.max_whitespace)
                                  : ex::empty();
@@ -699,7 +699,6 @@ class SchemaCompiler {
     return any_object_rule_;
   }
 
-  const Json& doc_;
   JsonSchemaOptions opt_;
   Budget budget_;
   SchemaMerger merger_;
