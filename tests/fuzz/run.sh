@@ -16,7 +16,7 @@ run_one() {  # name corpus
   [ -n "$corpus" ] && [ -d "$here/$corpus" ] && cp -r "$here/$corpus/." "$work/"
   if "$build/tests/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=0 "$work" > "$results/$name.log" 2>&1; then
-    echo "fuzz: $name ok ($(grep -E '^#[0-9]+ *DONE' "$results/$name.log" | tail -1 | awk '{print $1}' | tr -d '#') runs in ${seconds}s)"
+    echo "fuzz: $name ok ($(grep -E '^#[0-9]+[[:space:]]+DONE' "$results/$name.log" | tail -1 | awk '{print $1}' | tr -d '#') runs in ${seconds}s)"
   else
     tail -40 "$results/$name.log"; echo "fuzz: $name FAILED"; touch "$results/$name.failed"
   fi
@@ -34,6 +34,6 @@ while read -r name corpus; do
   if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
 done < "$here/targets.txt"
 wait || true
-failed=$(ls "$results"/*.failed 2>/dev/null | wc -l)
+failed=$(find "$results" -name '*.failed' | wc -l)
 echo "fuzz: $(grep -cvE '^\s*(#|$)' "$here/targets.txt") targets, $failed failed"
 [ "$failed" -eq 0 ]
