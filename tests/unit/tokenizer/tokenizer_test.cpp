@@ -33,6 +33,9 @@ TEST(TokenizerApi, VocabSizeAndSpecialIds) {
       FAIL() << why;
     }
     EXPECT_EQ(tok->vocab_size(), w.vocab) << w.name;
+    // The special ids come from tokenizer_config.json, which only the fetch
+    // brings (llama2's tokenizer.json is also committed, its config is not).
+    if (!std::filesystem::exists(test::cache_dir() / w.name / "tokenizer_config.json")) continue;
     EXPECT_EQ(tok->special_ids().bos, w.bos) << w.name;
     EXPECT_EQ(tok->special_ids().eos, w.eos) << w.name;
     EXPECT_EQ(tok->special_ids().pad, w.pad) << w.name;
