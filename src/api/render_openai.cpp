@@ -180,7 +180,31 @@ class ChatCollector final : public ResponseCollector {
   size_t finished_count_ = 0;
 };
 
-class ChatStream final : public StreamRenderer {
+// What the two /v1 streams share: an in-band error chunk, then "[DONE]"
+// (§4.1), and the connection stays open.
+class OpenAiStream : public StreamRenderer {
+ public:
+  bool done() const override { return done_; }
+
+  void abort(const ApiError& error, std::string& out) override {
+    if (done_) return;
+    summary_.error = error;
+    append_sse(out, render_openai_stream_error(error));
+    end(out);
+  }
+
+  bool close_after_error() const override { return false; }
+
+ protected:
+  void end(std::string& out) {
+    append_sse(out, "[DONE]");
+    done_ = true;
+  }
+
+  bool done_ = false;
+};
+
+class ChatStream final : public OpenAiStream {
  public:
   explicit ChatStream(ChatRenderOptions options)
       : o_(std::move(options)),
@@ -212,18 +236,6 @@ class ChatStream final : public StreamRenderer {
       abort(failure_error(std::get<engine::FailedEvent>(event)), out);
     }
   }
-
-  bool done() const override { return done_; }
-
-  void abort(const ApiError& error, std::string& out) override {
-    if (done_) return;
-    summary_.error = error;
-    append_sse(out, render_openai_stream_error(error));
-    append_sse(out, "[DONE]");
-    done_ = true;
-  }
-
-  bool close_after_error() const override { return false; }
 
  private:
   struct Choice {
@@ -337,15 +349,13 @@ class ChatStream final : public StreamRenderer {
       chunk["usage"] = usage_json(summary_.prompt_tokens, summary_.generated_tokens);
       append_sse(out, dump(chunk));
     }
-    append_sse(out, "[DONE]");
-    done_ = true;
+    end(out);
   }
 
   ChatRenderOptions o_;
   std::vector<Choice> choices_;
   std::vector<std::unique_ptr<ToolCallParser>> parsers_;  // per choice; null: plain content
   size_t finished_count_ = 0;
-  bool done_ = false;
 };
 
 Json completion_choice(size_t index, const std::string& text, Json logprobs, Json finish_reason) {
@@ -464,7 +474,7 @@ class CompletionCollector final : public ResponseCollector {
 };
 
 // Streaming needs best_of == n (api/ refuses the rest): index = prompt * n + choice.
-class CompletionStream final : public StreamRenderer {
+class CompletionStream final : public OpenAiStream {
  public:
   explicit CompletionStream(CompletionRenderOptions o)
       : o_(std::move(o)), choices_(o_.prompts.size() * static_cast<size_t>(o_.n)) {}
@@ -501,26 +511,11 @@ class CompletionStream final : public StreamRenderer {
       // Usage per choice: its prompt counted with its first choice only.
       send(completion_choice(index, text, std::move(logprobs), openai_finish_reason(f->reason)),
            usage_json(f->choice == 0 ? f->prompt_tokens : 0, f->generated_tokens), out);
-      if (++count_ == choices_.size()) {
-        append_sse(out, "[DONE]");
-        done_ = true;
-      }
+      if (++count_ == choices_.size()) end(out);
     } else {
       abort(failure_error(std::get<engine::FailedEvent>(event)), out);
     }
   }
-
-  bool done() const override { return done_; }
-
-  void abort(const ApiError& error, std::string& out) override {
-    if (done_) return;
-    summary_.error = error;
-    append_sse(out, render_openai_stream_error(error));
-    append_sse(out, "[DONE]");
-    done_ = true;
-  }
-
-  bool close_after_error() const override { return false; }
 
  private:
   struct Choice {
@@ -548,7 +543,6 @@ class CompletionStream final : public StreamRenderer {
   CompletionRenderOptions o_;
   std::vector<Choice> choices_;
   size_t count_ = 0;
-  bool done_ = false;
 };
 
 CompletionRenderOptions plain_completion(OpenAiIdentity identity, size_t prompts) {
