@@ -5,6 +5,7 @@
 // part of this comparison. Skips when the model is not installed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -62,15 +63,21 @@ Model* DefaultModel::model_ = nullptr;
 // server would run them (llama.cpp's token is fed back, so one near-tie
 // reports once). Every step's argmax must be llama.cpp's token, except where
 // llama.cpp's own top-2 margin is below kNearTie and we pick its runner-up.
-// Why a margin at all: this model turns ~1e-3 relative rounding into logit
-// shifts of 0.3-1. llama.cpp against itself: its F16 KV cache (the default)
-// moves logits by up to 1.4 from its F32 cache, and its greedy text then
-// differs from the F32 run's in 4 of these 5 prompts (at steps 18, 6, 7, 12;
-// margins there 0.009-0.15). So identical greedy text needs identical
-// attention arithmetic. We match llama.cpp bit for bit on a one-token context
-// (f16 GELU table on) and measured: "recipe" identical for all 64 tokens, the
-// others first swap at steps 18, 6, 34, 21, 7 swaps in 320 steps, each one
-// llama.cpp's runner-up where its margin was below 0.25.
+// Why a margin at all: this model turns ~1e-7 relative rounding (one
+// activation landing on the neighbouring int8 step when it is quantized for
+// the next matrix) into logit shifts of 0.1-1, so greedy text is identical
+// only between implementations with the same float summation order. Kiln's
+// kernels sum in one fixed order on every ISA and batch size; llama.cpp's
+// order depends on both, and its greedy text moves under its own settings
+// (llamacpp_variants.json, scripts/make_llamacpp_variants.py): feeding the
+// same prompt one token at a time instead of in one batch changes its text in
+// 4 of these 5 prompts (at steps 5, 0, 29, 23), its default F16 KV cache in 4
+// (18, 6, 7, 12), flash attention in 4 (18, 6, 34, 1). Kiln's logits agree
+// with llama.cpp's to ~6e-6 at the first position; measured: "recipe"
+// identical for all 64 tokens, the others first swap at steps 18, 6, 34, 21,
+// 7 swaps in 320 steps, each one llama.cpp's runner-up where its margin was
+// below 0.25. The test also asks that Kiln follows the goldens for at least as
+// many steps in total as the llama.cpp variant that follows them least.
 constexpr double kNearTie = 0.25;
 
 TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
@@ -119,13 +126,29 @@ TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
     }
     batch = std::move(next);
   }
-  for (size_t s = 0; s < cases.size(); ++s)
+  int kiln_steps = 0;  // steps that follow the goldens before the first swap
+  for (size_t s = 0; s < cases.size(); ++s) {
+    kiln_steps += first_diff[s] < 0 ? static_cast<int>(n_steps) : first_diff[s];
     std::printf("%s: %s\n", cases[s]["name"].get<std::string>().c_str(),
                 first_diff[s] < 0
                     ? "all 64 tokens identical"
                     : ("first near-tie swap at step " + std::to_string(first_diff[s])).c_str());
+  }
   std::printf("near-tie swaps (llama.cpp margin < %.2f): %d of %zu steps\n", kNearTie, near_ties,
               n_steps * cases.size());
+  std::ifstream in(test::data_dir() / "forward/gemma3_270m/llamacpp_variants.json");
+  const auto variants = nlohmann::json::parse(in)["first_divergence"];
+  int least = static_cast<int>(n_steps * cases.size());
+  for (const auto& [name, v] : variants.items()) {
+    int steps = 0;
+    for (const auto& first : v["steps"])
+      steps += first.is_null() ? static_cast<int>(n_steps) : first.get<int>();
+    std::printf("llama.cpp %s: %d steps follow the goldens\n", name.c_str(), steps);
+    least = std::min(least, steps);
+  }
+  std::printf("Kiln: %d steps follow the goldens\n", kiln_steps);
+  EXPECT_GE(kiln_steps, least) << "Kiln strays from llama.cpp's goldens sooner than llama.cpp "
+                                  "does under any of its own setting changes";
   seqs.clear();
 }
 
