@@ -60,7 +60,10 @@ bool BpeModel::key_of(std::string_view token, std::string& raw) const {
 }
 
 int32_t BpeModel::token_to_id(std::string_view token) const {
-  if (!options_.byte_level) return vocab_.find(token);
+  if (!options_.byte_level) {
+    const int32_t id = vocab_.find(token);
+    return is_placeholder(id) ? -1 : id;
+  }
   thread_local std::string key;
   return key_of(token, key) ? vocab_.find(key) : other_tokens_.find(token);
 }
@@ -111,6 +114,13 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create_vocab(
     }
   }
   if (m->options_.unk_token) m->unk_id_ = m->token_to_id(*m->options_.unk_token);
+  m->placeholder_end_ = int32_t(m->present_.size());
+  for (const auto& [text, id] : m->options_.placeholders) {
+    if (id < m->placeholder_end_ || m->vocab_.find(text) >= 0)
+      return util::make_error("placeholder '" + text + "' clashes with the vocabulary");
+    m->vocab_.insert_or_assign(text, id);
+    m->placeholder_end_ = id + 1;
+  }
 
   m->cache_ = std::make_unique<Cache>();
   return m;
@@ -157,7 +167,8 @@ util::Result<std::unique_ptr<BpeModel>> BpeModel::create(
   m->merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const MergeIds& g = merges[rank];
-    if (!m->has_id(g.left) || !m->has_id(g.right) || !m->has_id(g.merged))
+    auto known = [&](int32_t id) { return m->has_id(id) || m->is_placeholder(id); };
+    if (!known(g.left) || !known(g.right) || !m->has_id(g.merged))
       return util::make_error("merge #" + std::to_string(rank) +
                               " uses an id that is not in the vocabulary");
     m->merges_.insert_or_assign(g.left, g.right, PairMap::Merge{uint32_t(rank), g.merged});
@@ -302,11 +313,32 @@ void BpeModel::merge_large(std::vector<Symbol>& syms) const {
     syms.push_back({nodes[size_t(i)].id, nodes[size_t(i)].len});
 }
 
+void BpeModel::emit(std::string_view word, const std::vector<Symbol>& syms,
+                    std::vector<TokenPiece>& out) const {
+  const size_t start = out.size();
+  size_t offset = 0;
+  for (const Symbol& s : syms) {
+    if (!is_placeholder(s.id)) {
+      out.push_back({s.id, s.len});
+    } else if (options_.byte_fallback && full_byte_fallback_) {
+      for (size_t i = offset; i < offset + s.len; ++i)
+        out.push_back({fallback_id_[static_cast<unsigned char>(word[i])], 1});
+    } else if (unk_id_ >= 0) {
+      if (options_.fuse_unk && out.size() > start && out.back().id == unk_id_) {
+        out.back().len += s.len;
+      } else {
+        out.push_back({unk_id_, s.len});
+      }
+    }
+    offset += s.len;
+  }
+}
+
 void BpeModel::tokenize(std::string_view word, std::vector<TokenPiece>& out) const {
   if (word.empty()) return;
   if (options_.ignore_merges) {
     const int32_t id = vocab_.find(word);
-    if (id >= 0) {
+    if (id >= 0 && !is_placeholder(id)) {
       out.push_back({id, uint32_t(word.size())});
       return;
     }
@@ -329,7 +361,7 @@ void BpeModel::tokenize(std::string_view word, std::vector<TokenPiece>& out) con
     merge_large(syms);
   }
   const size_t first = out.size();
-  for (const Symbol& s : syms) out.push_back({s.id, s.len});
+  emit(word, syms, out);
   if (cacheable) {
     Cache::Shard& shard = cache_->shard_for(word);
     std::lock_guard<std::mutex> lock(shard.mutex);

@@ -41,6 +41,11 @@ struct BpeOptions {
   std::string continuing_subword_prefix;
   std::string end_of_word_suffix;
   bool byte_level = false;  // words arrive as raw bytes (ByteLevel pre-tokenizer)
+  // Characters that are not tokens but occur inside tokens, with ids past
+  // the vocabulary (GGUF SentencePiece vocabularies, read the way llama.cpp
+  // reads them: such a character still merges into the tokens that contain
+  // it, and only one left unmerged falls back to bytes or <unk>).
+  std::vector<std::pair<std::string, int32_t>> placeholders;
 };
 
 class BpeModel {
@@ -69,6 +74,9 @@ class BpeModel {
                                                        : std::string_view();
   }
   bool has_id(int32_t id) const { return id >= 0 && size_t(id) < present_.size() && present_[id]; }
+  bool is_placeholder(int32_t id) const {
+    return id >= 0 && size_t(id) >= present_.size() && id < placeholder_end_;
+  }
   int32_t token_to_id(std::string_view token) const;  // -1 when absent
   size_t max_id_plus_one() const { return id_to_token_.size(); }
   size_t vocab_count() const { return vocab_count_; }  // entries, as the reference counts them
@@ -89,6 +97,9 @@ class BpeModel {
   void initial_symbols(std::string_view word, std::vector<Symbol>& syms) const;
   void merge_small(std::vector<Symbol>& syms) const;
   void merge_large(std::vector<Symbol>& syms) const;
+  // Appends syms to out, a placeholder as its bytes' fallback tokens (or <unk>).
+  void emit(std::string_view word, const std::vector<Symbol>& syms,
+            std::vector<TokenPiece>& out) const;
 
   BpeOptions options_;
   StringIdMap vocab_;
@@ -104,6 +115,7 @@ class BpeModel {
   bool full_byte_fallback_ = false;
   size_t vocab_count_ = 0;
   int32_t unk_id_ = -1;
+  int32_t placeholder_end_ = 0;  // placeholders have ids in [max id + 1, this)
 
   // Word -> tokens cache (as the reference keeps one); words of 256 bytes or
   // more are not cached. A full shard is cleared, which bounds memory.

@@ -133,6 +133,32 @@ std::vector<BpeModel::MergeIds> merges_from_scores(const std::vector<std::string
   return merges;
 }
 
+// llama.cpp's SentencePiece tokenizer starts from the characters of a word
+// and merges any adjacent pair whose text is a token, whether or not each
+// character is a token itself; only what stays unmerged falls back to bytes.
+// Real vocabularies hold every character of their pieces; for one that does
+// not (e.g. "▁hello" without "▁"), each missing character of a normal piece
+// gets a placeholder id past the vocabulary (also added to `vocab`, so that
+// merges_from_scores splits through it).
+std::vector<std::pair<std::string, int32_t>> placeholder_chars(
+    const std::vector<std::string>& pieces, const std::vector<int64_t>& types, StringIdMap& vocab) {
+  std::vector<std::pair<std::string, int32_t>> out;
+  for (size_t id = 0; id < pieces.size(); ++id) {
+    if (types[id] != kNormal) continue;
+    const std::string_view t = pieces[id];
+    for (size_t k = 0; k < t.size();) {
+      const size_t len = size_t(unicode::sequence_length(static_cast<unsigned char>(t[k])));
+      const std::string_view ch = t.substr(k, len);
+      if (vocab.find(ch) < 0) {
+        out.emplace_back(std::string(ch), int32_t(pieces.size() + out.size()));
+        vocab.insert_or_assign(out.back().first, out.back().second);
+      }
+      k += len;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 util::Result<std::unique_ptr<TokenizerImpl>> load_gguf_vocab(const model::gguf::GgufFile& f) {
@@ -219,8 +245,9 @@ util::Result<std::unique_ptr<TokenizerImpl>> load_gguf_vocab(const model::gguf::
                  std::to_string(n) + " tokens");
     auto add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix", true);
     if (!add_space_prefix.ok()) return add_space_prefix.error();
-    const auto merges = merges_from_scores(pieces, types, scores.value(), vocab_map);
     BpeOptions o;
+    o.placeholders = placeholder_chars(pieces, types, vocab_map);
+    const auto merges = merges_from_scores(pieces, types, scores.value(), vocab_map);
     o.byte_fallback = has_byte_tokens;
     o.fuse_unk = true;
     if (impl->special.unk) o.unk_token = std::string(tokens[size_t(*impl->special.unk)]);

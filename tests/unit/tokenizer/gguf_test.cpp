@@ -5,7 +5,10 @@
 //    as byte-level BPE with their tokenizer.ggml.pre);
 //  - the default Gemma 3 270M model's own vocabulary (skipped when absent)
 //    against Gemma 3's tokenizer.json goldens;
-//  - stories260K.gguf (../shared, never copied) against llama.cpp's ids.
+//  - stories260K.gguf (../shared, never copied) against llama.cpp's ids;
+//  - a synthetic SentencePiece vocabulary whose pieces contain a character
+//    that is not a token ("▁"), against llama.cpp's ids
+//    (scripts/make_synthetic_spm_goldens.py).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -110,6 +113,25 @@ TEST(Stories260K, MatchesLlamaCppTokenizer) {
   for (TokenId id : generated) streamed += stream.push(id);
   streamed += stream.finish();
   EXPECT_EQ(streamed, story["greedy_text_64"].get<std::string>());
+}
+
+TEST(SyntheticSpm, MergesCharactersThatAreNotTokensLikeLlamaCpp) {
+  const auto dir = ::kiln::test::data_dir() / "tokenizer";
+  auto tok = Tokenizer::load(dir / "synthetic_spm.gguf");
+  ASSERT_TRUE(tok.ok()) << tok.message();
+  EXPECT_EQ(tok->vocab_size(), 3000u);
+  EXPECT_FALSE(tok->token_id("\xE2\x96\x81"));  // "▁" takes part in merges, yet is no token
+  std::ifstream in(dir / "synthetic_spm.jsonl");
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    const auto c = nlohmann::json::parse(line);
+    const std::string text = c["text"].get<std::string>();
+    EXPECT_EQ(tok->encode(text, true), c["ids_with_bos"].get<std::vector<TokenId>>()) << text;
+    EXPECT_EQ(tok->encode(text, false), c["ids_without_bos"].get<std::vector<TokenId>>()) << text;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 12);
 }
 
 }  // namespace
