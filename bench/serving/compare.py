@@ -136,9 +136,12 @@ async def one_request(session, url: str, body: dict, result: dict) -> None:
 
 
 async def http_level(base: str, prompts: Prompts, clients: int, per_client: int, gen: int,
-                     bias: dict) -> dict:
+                     bias: dict, warm_up: bool = False) -> dict:
     url = base.rstrip("/") + "/v1/completions"
-    texts = [prompts.text(1000 * clients + i) for i in range(clients * per_client)]
+    # The warm-up's prompt shares nothing with the measured ones: both servers
+    # reuse the previous prompt's KV cache, which would hide a C=1 prefill.
+    first = 0 if warm_up else 1000 * clients
+    texts = [prompts.text(first + i) for i in range(clients * per_client)]
     result = {"ttft": [], "itl": [], "tokens": 0}
     queue = list(range(len(texts)))
     timeout = aiohttp.ClientTimeout(total=3600)
@@ -194,7 +197,7 @@ def run_llama_cpp(model: Path, args, prompts: Prompts) -> list[dict]:
             except OSError:
                 time.sleep(0.5)
         bias = None
-        asyncio.run(http_level(base, prompts, 1, 1, 4, bias))  # warm-up
+        asyncio.run(http_level(base, prompts, 1, 1, 4, bias, warm_up=True))
         out = []
         for c in args.peer_concurrency:
             cpu0 = process_cpu_seconds(proc.pid)
@@ -243,7 +246,7 @@ def run_kiln_serve(model: Path, args, prompts: Prompts) -> list[dict]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(port, proc, "/health")
-        asyncio.run(http_level(base, prompts, 1, 1, 4, None))  # warm-up
+        asyncio.run(http_level(base, prompts, 1, 1, 4, None, warm_up=True))
         out = []
         for c in args.concurrency:
             cpu0 = process_cpu_seconds(proc.pid)
