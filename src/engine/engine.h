@@ -3,6 +3,7 @@
 // the request's events then arrive on the returned stream.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -46,7 +47,26 @@ struct StepHistogram {
 struct StepTimings {
   StepHistogram step;     // schedule + forward + sample + emit (tgi_batch_inference_duration)
   StepHistogram forward;  // Model::forward alone (tgi_batch_forward_duration)
-  int64_t failures = 0;   // forwards that failed
+  StepHistogram
+      detokenize;  // sampled tokens to text, stop checks, events (tgi_batch_decode_duration)
+  StepHistogram
+      filter;  // after sampling: publish blocks, drop finished (tgi_batch_filter_duration)
+  StepHistogram concat;  // scheduling a step that adds requests to running ones
+                         // (tgi_batch_concat_duration)
+  int64_t failures = 0;  // forwards that failed
+};
+
+// Request counts per step, buckets 1..1024 (TGI's tgi_batch_next_size).
+struct SizeHistogram {
+  static constexpr int kBuckets = 1024;
+  std::array<int64_t, kBuckets + 1> counts{};  // counts[i]: value i + 1; last: above 1024
+  double sum = 0.0;
+  int64_t count = 0;
+  void observe(int64_t n) {
+    ++counts[static_cast<size_t>(std::clamp<int64_t>(n, 1, kBuckets + 1) - 1)];
+    sum += static_cast<double>(n);
+    ++count;
+  }
 };
 
 // Live numbers for /metrics and /health.
@@ -72,6 +92,8 @@ struct EngineStats {
   double last_step_seconds = 0.0;      // wall time of the last step
   StepTimings prefill_steps;
   StepTimings decode_steps;
+  SizeHistogram next_size;  // requests scheduled for the first time, per step that has any
+  int64_t concat = 0;       // such requests that joined sequences already running
 };
 
 class Engine {

@@ -281,6 +281,8 @@ void EngineImpl::publish_stats() {
   s.last_step_seconds = last_step_seconds_;
   s.prefill_steps = prefill_timings_;
   s.decode_steps = decode_timings_;
+  s.next_size = next_size_;
+  s.concat = n_concat_;
   std::lock_guard lock(stats_mu_);
   stats_ = s;
 }

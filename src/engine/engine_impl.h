@@ -89,6 +89,9 @@ class EngineImpl final : public Engine {
   double last_step_seconds_ = 0.0;
   StepTimings prefill_timings_;  // steps with prompt tokens
   StepTimings decode_timings_;   // steps of decode tokens only
+  double emit_seconds_ = 0.0;    // the last sample()'s emit loop
+  SizeHistogram next_size_;      // see EngineStats
+  int64_t n_concat_ = 0;
 
   // Shared with other threads.
   mutable std::mutex mu_;

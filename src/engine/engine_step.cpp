@@ -30,7 +30,9 @@ bool wants_prefill_row(const Sequence& seq, int64_t pos) {
 }  // namespace
 
 void EngineImpl::step() {
+  const auto s0 = Clock::now();
   StepPlan plan = scheduler_.schedule(blocks_);
+  const double schedule_seconds = std::chrono::duration<double>(Clock::now() - s0).count();
   if (plan.empty()) {
     // Only possible when nothing runs and the oldest waiting sequence does
     // not fit an empty pool, which check() rules out; fail it rather than spin.
@@ -45,11 +47,25 @@ void EngineImpl::step() {
     return;
   }
   const auto t0 = Clock::now();
+  // Requests scheduled for the first time form TGI's "next batch"; joining
+  // sequences that were already running is its "concat".
+  int64_t n_new = 0;
+  bool any_running = false;
   for (const ScheduledSeq& s : plan.work) {
     ActiveRequest& r = s.seq->request();
-    if (!r.first_scheduled) r.first_scheduled = t0;
+    if (!r.first_scheduled) {
+      r.first_scheduled = t0;
+      ++n_new;
+    } else if (r.first_scheduled != t0) {
+      any_running = true;
+    }
   }
   StepTimings& timings = plan.n_prefill_tokens > 0 ? prefill_timings_ : decode_timings_;
+  if (n_new > 0) next_size_.observe(n_new);
+  if (n_new > 0 && any_running) {
+    n_concat_ += n_new;
+    timings.concat.observe(schedule_seconds);
+  }
   try {
     const model::Batch batch = build_batch(plan);
     const auto f0 = Clock::now();
@@ -70,6 +86,7 @@ void EngineImpl::step() {
     n_decode_tokens_ += plan.n_decode_tokens;
     take_prefill_logprobs(batch, *logits);
     sample(batch, *logits);
+    timings.detokenize.observe(emit_seconds_);
   } catch (const std::exception& e) {
     // Out of memory in a step, most likely: fail its requests, keep serving.
     ++timings.failures;
@@ -78,11 +95,14 @@ void EngineImpl::step() {
       fail(s.seq->request(), FailureKind::kGeneration, e.what());
     }
   }
+  const auto p0 = Clock::now();
   for (const ScheduledSeq& s : plan.work) {
     Sequence& seq = *s.seq;
     if (seq.has_kv() && !seq.request().broken)
       blocks_.publish(seq.kv(), seq.tokens(), seq.block_hashes(), seq.n_published());
   }
+  retire();  // run() retires again after steps that returned early
+  timings.filter.observe(std::chrono::duration<double>(Clock::now() - p0).count());
   last_step_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
   timings.step.observe(last_step_seconds_);
 }
@@ -155,7 +175,9 @@ void EngineImpl::sample(const model::Batch& batch, model::Logits& logits) {
   }
   sample_out_.resize(sample_in_.size());
   sampler_.sample(sample_in_, sample_out_);
+  const auto e0 = Clock::now();
   for (size_t i = 0; i < sample_in_.size(); ++i) emit(*sample_seq_[i], sample_out_[i]);
+  emit_seconds_ = std::chrono::duration<double>(Clock::now() - e0).count();
   for (ActiveRequest* r : forking) fork(*r);
 }
 

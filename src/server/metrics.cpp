@@ -53,13 +53,18 @@ struct Metrics::Families {
   prometheus::Gauge* queue_size = nullptr;
   // Per-step numbers from EngineStats, by TGI's `method` label.
   struct Method {
-    prometheus::Counter* count = nullptr;      // tgi_batch_inference_count
-    prometheus::Counter* success = nullptr;    // tgi_batch_inference_success
-    prometheus::Counter* failure = nullptr;    // tgi_batch_inference_failure
-    prometheus::Histogram* step = nullptr;     // tgi_batch_inference_duration
-    prometheus::Histogram* forward = nullptr;  // tgi_batch_forward_duration
+    prometheus::Counter* count = nullptr;         // tgi_batch_inference_count
+    prometheus::Counter* success = nullptr;       // tgi_batch_inference_success
+    prometheus::Counter* failure = nullptr;       // tgi_batch_inference_failure
+    prometheus::Histogram* step = nullptr;        // tgi_batch_inference_duration
+    prometheus::Histogram* forward = nullptr;     // tgi_batch_forward_duration
+    prometheus::Histogram* detokenize = nullptr;  // tgi_batch_decode_duration
+    prometheus::Histogram* filter = nullptr;      // tgi_batch_filter_duration
+    prometheus::Histogram* concat = nullptr;      // tgi_batch_concat_duration
   };
   Method prefill, decode;
+  prometheus::Histogram* next_size = nullptr;  // tgi_batch_next_size
+  prometheus::Counter* concat = nullptr;       // tgi_batch_concat{reason="chunking"}
   // Ours (kiln_*): KV pool, prefix cache and scheduler counters.
   std::map<std::string, prometheus::Gauge*, std::less<>> kiln;
   // EngineStats are cumulative; the histograms and counters take the growth
@@ -125,17 +130,42 @@ Metrics::Metrics(const MetricsOptions& options)
                    .Name("tgi_batch_inference_duration")
                    .Help("Whole engine step (schedule, forward, sample, emit)")
                    .Register(r);
-  auto& forward = prometheus::BuildHistogram()
-                      .Name("tgi_batch_forward_duration")
-                      .Help("Model forward of one step")
-                      .Register(r);
+  auto by_method = [&](const char* name, const char* help) -> auto& {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(r);
+  };
+  auto& forward = by_method("tgi_batch_forward_duration", "Model forward of one step");
+  auto& detokenize = by_method("tgi_batch_decode_duration",
+                               "Sampled tokens to text, stop checks and events, per step");
+  auto& filter = by_method("tgi_batch_filter_duration",
+                           "After sampling: finished sequences dropped, blocks published");
+  auto& concat_duration = by_method("tgi_batch_concat_duration",
+                                    "Scheduling a step that adds requests to running ones");
   for (auto [m, label] : {std::pair{&f_->prefill, "prefill"}, std::pair{&f_->decode, "decode"}}) {
     m->count = &step_count.Add({{"method", label}});
     m->success = &step_success.Add({{"method", label}});
     m->failure = &step_failure.Add({{"method", label}});
     m->step = &step.Add({{"method", label}}, durations);
     m->forward = &forward.Add({{"method", label}}, durations);
+    m->detokenize = &detokenize.Add({{"method", label}}, durations);
+    m->filter = &filter.Add({{"method", label}}, durations);
+    m->concat = &concat_duration.Add({{"method", label}}, durations);
   }
+  Buckets sizes;
+  for (int i = 1; i <= engine::SizeHistogram::kBuckets; ++i) sizes.push_back(i);
+  f_->next_size = &prometheus::BuildHistogram()
+                       .Name("tgi_batch_next_size")
+                       .Help("Requests scheduled for the first time, per step that has any")
+                       .Register(r)
+                       .Add({}, sizes);
+  // Kiln prefills in chunks beside running decodes, so every join is TGI's
+  // "chunking"; the other reasons stay at zero for dashboards.
+  auto& concat = prometheus::BuildCounter()
+                     .Name("tgi_batch_concat")
+                     .Help("Requests that joined a running batch")
+                     .Register(r);
+  f_->concat = &concat.Add({{"reason", "chunking"}});
+  concat.Add({{"reason", "backpressure"}});
+  concat.Add({{"reason", "wait_exceeded"}});
   const std::pair<const char*, const char*> ours[] = {
       {"kiln_queue_size", "Requests waiting for their first step"},
       {"kiln_batch_size", "Sequences in the running batch"},
@@ -180,14 +210,19 @@ void Metrics::request_succeeded(const RequestSample& s) {
 namespace {
 
 // Feeds the growth of a cumulative engine histogram into a Prometheus one
-// (same bounds: TGI's duration buckets).
-void observe_growth(prometheus::Histogram& h, const engine::StepHistogram& now,
-                    const engine::StepHistogram& before) {
+// with the same bounds.
+template <class H>
+void observe_growth(prometheus::Histogram& h, const H& now, const H& before, double sum_growth) {
   if (now.count <= before.count) return;
   std::vector<double> increments(now.counts.size());
   for (size_t i = 0; i < now.counts.size(); ++i)
     increments[i] = static_cast<double>(now.counts[i] - before.counts[i]);
-  h.ObserveMultiple(increments, now.sum_seconds - before.sum_seconds);
+  h.ObserveMultiple(increments, sum_growth);
+}
+
+void observe_growth(prometheus::Histogram& h, const engine::StepHistogram& now,
+                    const engine::StepHistogram& before) {
+  observe_growth(h, now, before, now.sum_seconds - before.sum_seconds);
 }
 
 void add_growth(prometheus::Counter& c, int64_t now, int64_t before) {
@@ -235,7 +270,17 @@ void Metrics::set_engine_stats(const engine::EngineStats& stats) {
     add_growth(*m->failure, now->failures, before->failures);
     observe_growth(*m->step, now->step, before->step);
     observe_growth(*m->forward, now->forward, before->forward);
+    observe_growth(*m->detokenize, now->detokenize, before->detokenize);
+    observe_growth(*m->filter, now->filter, before->filter);
+    observe_growth(*m->concat, now->concat, before->concat);
     *before = *now;
+  }
+  if (stats.next_size.count >= f_->last.next_size.count) {
+    observe_growth(*f_->next_size, stats.next_size, f_->last.next_size,
+                   stats.next_size.sum - f_->last.next_size.sum);
+    add_growth(*f_->concat, stats.concat, f_->last.concat);
+    f_->last.next_size = stats.next_size;
+    f_->last.concat = stats.concat;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <numeric>
 #include <random>
 #include <thread>
 
@@ -152,6 +153,28 @@ TEST_F(EngineTest, SameSeedUnderConcurrentLoadIncludingSeveralChoices) {
   EXPECT_GT(s.prefill_steps.step.count, 0);
   EXPECT_GT(s.decode_steps.step.count, 0);
   EXPECT_EQ(s.prefill_steps.failures + s.decode_steps.failures, 0);
+  EXPECT_EQ(s.prefill_steps.detokenize.count + s.decode_steps.detokenize.count, s.steps);
+  EXPECT_EQ(s.prefill_steps.filter.count + s.decode_steps.filter.count, s.steps);
+  // Each of the 29 requests is scheduled for the first time once.
+  EXPECT_EQ(s.next_size.sum, 29.0);
+  EXPECT_EQ(std::accumulate(s.next_size.counts.begin(), s.next_size.counts.end(), int64_t{0}),
+            s.next_size.count);
+}
+
+TEST_F(EngineTest, RequestJoiningARunningBatchCountsAsConcat) {
+  auto engine = make({.max_batch_total_tokens = 4096});
+  std::mt19937 rng(31);
+  auto first = engine->submit(greedy_request(random_prompt(rng, n_vocab(), 20), 40));
+  ASSERT_TRUE(std::holds_alternative<TokenEvent>(first->wait_pop()));  // it is running
+  auto second = engine->submit(greedy_request(random_prompt(rng, n_vocab(), 20), 5));
+  EXPECT_TRUE(collect(*second).complete());
+  EXPECT_TRUE(collect(*first).complete());
+  const EngineStats s = settle(*engine);
+  EXPECT_EQ(s.next_size.count, 2);  // two steps each started one request
+  EXPECT_EQ(s.next_size.counts[0], 2);
+  EXPECT_EQ(s.concat, 1);  // the second joined the first
+  EXPECT_EQ(s.prefill_steps.concat.count, 1);
+  EXPECT_EQ(s.decode_steps.concat.count, 0);
 }
 
 TEST_F(EngineTest, CancelledAndAbandonedRequestsFreeTheirBlocks) {

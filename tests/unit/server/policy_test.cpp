@@ -90,6 +90,13 @@ TEST(Metrics, EngineStatsWithTgiNamesAndOurs) {
   s.decode_steps.step.observe(0.01);
   s.decode_steps.step.observe(0.01);
   s.decode_steps.failures = 1;
+  s.decode_steps.detokenize.observe(0.0001);
+  s.decode_steps.filter.observe(0.0003);  // third bucket (le 0.0003375)
+  s.prefill_steps.concat.observe(0.0002);
+  s.next_size.observe(3);
+  s.next_size.observe(3);
+  s.next_size.observe(2000);  // above the last bound
+  s.concat = 4;
   m.set_engine_stats(s);
   // A second scrape with one more decode step adds only the growth.
   s.decode_steps.step.observe(0.02);
@@ -109,6 +116,19 @@ TEST(Metrics, EngineStatsWithTgiNamesAndOurs) {
            "\ntgi_batch_inference_duration_bucket{method=\"prefill\",le=\"0.00015\"} 0\n",
            "\ntgi_batch_inference_duration_bucket{method=\"prefill\",le=\"0.000225\"} 1\n",
            "\ntgi_batch_forward_duration_bucket{method=\"prefill\",le=\"0.00015\"} 1\n",
+           "\ntgi_batch_decode_duration_count{method=\"decode\"} 1\n",
+           "\ntgi_batch_filter_duration_bucket{method=\"decode\",le=\"0.000225\"} 0\n",
+           "\ntgi_batch_filter_duration_bucket{method=\"decode\",le=\"0.0003375\"} 1\n",
+           "\ntgi_batch_concat_duration_count{method=\"prefill\"} 1\n",
+           "\ntgi_batch_concat_duration_count{method=\"decode\"} 0\n",
+           "\ntgi_batch_next_size_bucket{le=\"2\"} 0\n",
+           "\ntgi_batch_next_size_bucket{le=\"3\"} 2\n",
+           "\ntgi_batch_next_size_bucket{le=\"1024\"} 2\n",
+           "\ntgi_batch_next_size_bucket{le=\"+Inf\"} 3\n",
+           "\ntgi_batch_next_size_sum 2006\n",
+           "\ntgi_batch_concat{reason=\"chunking\"} 4\n",
+           "\ntgi_batch_concat{reason=\"backpressure\"} 0\n",
+           "\ntgi_batch_concat{reason=\"wait_exceeded\"} 0\n",
            "\nkiln_kv_blocks_total 100\n",
            "\nkiln_kv_blocks_used 40\n",
            "\nkiln_kv_blocks_free 50\n",
