@@ -92,9 +92,10 @@ int run_inspect(const InspectOptions& o) {
   const auto s = model::summarize(m);
   const int64_t ctx = o.ctx > 0 ? o.ctx : hp.n_ctx_train;
   const int64_t batch = std::max<int64_t>(o.batch, 1);
-  const uint64_t kv = model::kv_cache_bytes(hp, {.n_ctx = ctx, .n_seq = batch});
-  const uint64_t kv_full =
-      model::kv_cache_bytes(hp, {.n_ctx = ctx, .n_seq = batch, .window_only_on_swa_layers = false});
+  // What Kiln's paged cache holds, and for comparison llama.cpp's default
+  // (f16, sliding-window layers keep only their window).
+  const uint64_t kv = model::kv_cache_bytes(hp, model::engine_kv_sizes(ctx, batch));
+  const uint64_t kv_llama_cpp = model::kv_cache_bytes(hp, {.n_ctx = ctx, .n_seq = batch});
   int64_t n_swa = 0;
   for (bool b : hp.layer_is_swa) n_swa += b ? 1 : 0;
   std::vector<std::string> templates;
@@ -135,9 +136,9 @@ int run_inspect(const InspectOptions& o) {
     j["eos_token_ids"] = m.special.eos_ids;
     j["kv_cache"] = {{"ctx", ctx},
                      {"batch", batch},
-                     {"bytes_per_value", 2},
+                     {"bytes_per_value", 4},
                      {"bytes", kv},
-                     {"bytes_without_window_savings", kv_full}};
+                     {"llama_cpp_f16_bytes", kv_llama_cpp}};
     j["memory_bytes"] = s.weight_bytes + kv;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -173,13 +174,13 @@ int run_inspect(const InspectOptions& o) {
   std::string tmpl = templates.empty() ? "none" : "";
   for (size_t i = 0; i < templates.size(); ++i) tmpl += (i ? ", " : "") + templates[i];
   std::printf("templates:    %s\n", tmpl.c_str());
-  std::printf("memory:       weights %s + KV cache %s (f16, ctx %lld x batch %lld) = %s\n",
+  std::printf("memory:       weights %s + KV cache %s (f32, ctx %lld x batch %lld) = %s\n",
               human_bytes(s.weight_bytes).c_str(), human_bytes(kv).c_str(),
               static_cast<long long>(ctx), static_cast<long long>(batch),
               human_bytes(s.weight_bytes + kv).c_str());
-  if (kv != kv_full)
-    std::printf("              (KV cache without sliding-window savings: %s)\n",
-                human_bytes(kv_full).c_str());
+  std::printf("              (llama.cpp's f16 KV cache%s: %s)\n",
+              n_swa > 0 ? ", sliding-window layers at their window" : "",
+              human_bytes(kv_llama_cpp).c_str());
   return 0;
 }
 

@@ -77,7 +77,7 @@ ModelSummary summarize(const ModelDescription& model) {
   return s;
 }
 
-uint64_t kv_cache_bytes(const HyperParams& hp, const KvCacheOptions& o) {
+uint64_t kv_cache_bytes(const HyperParams& hp, const KvSizeOptions& o) {
   uint64_t total = 0;
   const auto per_token = static_cast<uint64_t>(hp.n_head_kv * (hp.head_dim + hp.head_dim_v)) *
                          static_cast<uint64_t>(o.bytes_per_value);

@@ -27,7 +27,7 @@ struct ModelSummary {
 
 ModelSummary summarize(const ModelDescription& model);
 
-struct KvCacheOptions {
+struct KvSizeOptions {
   int64_t n_ctx = 0;        // tokens per sequence
   int64_t n_seq = 1;        // sequences held at once
   int bytes_per_value = 2;  // f16 K and V
@@ -36,6 +36,12 @@ struct KvCacheOptions {
 };
 
 // Bytes of K and V for every layer at these sizes.
-uint64_t kv_cache_bytes(const HyperParams& hp, const KvCacheOptions& options);
+uint64_t kv_cache_bytes(const HyperParams& hp, const KvSizeOptions& options);
+
+// The sizes as Kiln's paged cache stores them (backend/cpu/kv_cache.h): f32 K
+// and V on every layer at the full context, sliding-window layers included.
+inline KvSizeOptions engine_kv_sizes(int64_t n_ctx, int64_t n_seq) {
+  return {.n_ctx = n_ctx, .n_seq = n_seq, .bytes_per_value = 4, .window_only_on_swa_layers = false};
+}
 
 }  // namespace kiln::model

@@ -8,7 +8,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
+#include "model/forward.h"
 #include "model/sha256.h"
 #include "model/summary.h"
 #include "model_test_util.h"
@@ -186,6 +188,22 @@ TEST(Summary, KvCacheBytes) {
   EXPECT_EQ(kv_cache_bytes(hp, {.n_ctx = 4096, .n_seq = 2, .window_only_on_swa_layers = false}),
             per_token_layer * 2 * 18 * 4096);
   EXPECT_EQ(kv_cache_bytes(hp, {.n_ctx = 100, .n_seq = 1}), per_token_layer * 18 * 100);
+}
+
+// `kiln inspect` prices the KV cache as the engine allocates it: f32 K and V
+// on every layer, sliding-window layers included (tiny Gemma 3: window 8 on
+// 5 of its 6 layers).
+TEST(Summary, KvCacheBytesMatchWhatTheCacheAllocates) {
+  auto desc = load_model(test::data_dir() / "models/gguf/tiny-gemma3-f32.gguf");
+  ASSERT_TRUE(desc.ok()) << desc.message();
+  const HyperParams hp = desc->hparams;
+  ASSERT_GT(hp.sliding_window, 0);
+  auto model = Model::create(std::make_shared<ModelDescription>(std::move(desc).value()));
+  ASSERT_TRUE(model.ok()) << model.message();
+  const int64_t n_blocks = 8;
+  const auto options = (*model)->kv_cache_options(n_blocks);
+  EXPECT_EQ(static_cast<uint64_t>(KvCache::storage_bytes(options)),
+            kv_cache_bytes(hp, engine_kv_sizes(n_blocks * options.block_size, 1)));
 }
 
 TEST(Summary, TinyLlamaCounts) {
