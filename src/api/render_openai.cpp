@@ -2,6 +2,7 @@
 // text_completion in both forms (§3.6). Stop strings were already removed by
 // the engine (DEV-11); special tokens never reach `content`.
 #include <algorithm>
+#include <utility>
 #include <variant>
 
 #include "api/render_util.h"
@@ -240,6 +241,7 @@ class ChatStream final : public OpenAiStream {
  private:
   struct Choice {
     std::optional<engine::TokenEvent> held;
+    Json pending_logprobs = Json::array();  // tokens whose text had no chunk yet
     bool role_sent = false;
     bool finished = false;
   };
@@ -269,8 +271,14 @@ class ChatStream final : public OpenAiStream {
     send_chunk(index, std::move(delta), nullptr, nullptr, out);
   }
 
-  Json token_logprobs(const engine::TokenEvent& t) const {
-    return o_.logprobs ? logprobs_json(Json::array({logprob_entry(t)})) : Json(nullptr);
+  // The logprobs of a chunk: the entries of the tokens that sent no chunk of
+  // their own (held-back text), then t's, so the stream lists every token
+  // once, as the non-streamed response does.
+  Json take_logprobs(size_t index, const engine::TokenEvent* t) {
+    if (!o_.logprobs) return nullptr;
+    Json entries = std::exchange(choices_[index].pending_logprobs, Json::array());
+    if (t != nullptr) entries.push_back(logprob_entry(*t));
+    return entries.empty() ? Json(nullptr) : logprobs_json(std::move(entries));
   }
 
   void emit_piece(size_t index, const engine::TokenEvent& t, std::string& out) {
@@ -281,10 +289,13 @@ class ChatStream final : public OpenAiStream {
       emit_delta(index, d, out);
       return;
     }
-    if (piece.empty()) return;  // special token or held-back text: no empty chunks
+    if (piece.empty()) {  // special token or held-back text: no empty chunks
+      if (o_.logprobs) choices_[index].pending_logprobs.push_back(logprob_entry(t));
+      return;
+    }
     Json delta = Json::object();
     delta["content"] = piece;
-    send_chunk(index, std::move(delta), token_logprobs(t), nullptr, out);
+    send_chunk(index, std::move(delta), take_logprobs(index, &t), nullptr, out);
   }
 
   void emit_delta(size_t index, const AssistantDelta& d, std::string& out) {
@@ -333,13 +344,10 @@ class ChatStream final : public OpenAiStream {
       emit_delta(index, d, out);
       if (parser->called_tools()) reason = "tool_calls";
       send_role(index, out);
-    } else if (c.held) {
+    } else {
       // The last token's text rides on the finish chunk (§3.5 example).
-      const std::string& piece = content_piece(*c.held);
-      if (!piece.empty()) {
-        delta["content"] = piece;
-        logprobs = token_logprobs(*c.held);
-      }
+      if (c.held && !content_piece(*c.held).empty()) delta["content"] = content_piece(*c.held);
+      logprobs = take_logprobs(index, c.held ? &*c.held : nullptr);
     }
     send_chunk(index, std::move(delta), std::move(logprobs), reason, out);
     if (++finished_count_ < choices_.size()) return;

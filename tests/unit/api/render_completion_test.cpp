@@ -42,7 +42,7 @@ TEST(RenderCompletionChoices, BestOfKeepsTheHighestMeanLogprobAndCountsEveryToke
   c->on_event(0, tok_of(1, tok(3, " c", -0.5f, false, true)));
   c->on_event(0, fin_of(1, fin(FinishReason::kLength, 3, 2, " b c")));
   EXPECT_FALSE(c->done());
-  c->on_event(0, tok_of(0, tok(4, "</s>", -1.0f, true, true)));
+  c->on_event(0, tok_of(0, tok(4, "", -1.0f, true, true)));
   c->on_event(0, fin_of(0, fin(FinishReason::kEosToken, 3, 2, " a")));
   ASSERT_TRUE(c->done());
   EXPECT_EQ(c->body().value(),
@@ -62,7 +62,7 @@ TEST(RenderCompletionChoices, LegacyLogprobsAndEcho) {
   c->on_event(1, t);
   c->on_event(1, tok(6, "!", -0.5f, false, true));
   c->on_event(1, fin(FinishReason::kLength, 2, 2, " x!"));
-  c->on_event(0, tok(7, "</s>", -0.125f, true, true));
+  c->on_event(0, tok(7, "", -0.125f, true, true));
   c->on_event(0, fin(FinishReason::kEosToken, 2, 1, ""));
   ASSERT_TRUE(c->done());
   EXPECT_EQ(c->body().value(),

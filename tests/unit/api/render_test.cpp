@@ -24,6 +24,18 @@ std::string stream_all(StreamRenderer& r, const std::vector<Event>& events, size
   return out;
 }
 
+// The JSON objects of an SSE body ("data: {...}" events; "[DONE]" left out).
+std::vector<Json> sse_json(const std::string& out) {
+  std::vector<Json> chunks;
+  for (size_t at = out.find("data: "); at != std::string::npos; at = out.find("data: ", at)) {
+    at += 6;
+    const size_t end = out.find("\n\n", at);
+    const std::string data = out.substr(at, end - at);
+    if (data != "[DONE]") chunks.push_back(Json::parse(data));
+  }
+  return chunks;
+}
+
 ValidRequest valid(bool details = false, bool sampled = false) {
   ValidRequest v;
   v.inputs = "My name is";
@@ -235,13 +247,43 @@ TEST(RenderChat, StreamMatchesContractTranscript) {
                 "data: [DONE]\n\n");
 }
 
+// Text the engine held back (a possible stop-sequence start, bytes of an
+// unfinished character) is released on the last event, which may be the
+// special EOS: it still belongs to the content, and the logprobs of tokens
+// whose text had no chunk of their own come with the next chunk, so the
+// stream lists every token once, like the non-streamed response.
+TEST(RenderChat, TextReleasedOnTheEosEventIsContent) {
+  ChatRenderOptions o;
+  o.identity = identity("chatcmpl-3", "m");
+  o.logprobs = true;
+  auto r = make_chat_stream(std::move(o));
+  std::string out = stream_all(*r, {
+                                       tok(1, "{", -0.5f),
+                                       tok(2, "", -0.25f),  // held back
+                                       tok(3, "}", -0.125f, /*special=*/true, /*last=*/true),
+                                       fin(FinishReason::kEosToken, 2, 3, "{}"),
+                                   });
+  const auto chunks = sse_json(out);
+  ASSERT_EQ(chunks.size(), 3u) << out;  // role, "{", finish with "}"
+  EXPECT_EQ(chunks[1]["choices"][0]["delta"]["content"], "{");
+  EXPECT_EQ(chunks[1]["choices"][0]["logprobs"]["content"].size(), 1u);
+  const auto& last = chunks[2]["choices"][0];
+  EXPECT_EQ(last["delta"]["content"], "}");
+  EXPECT_EQ(last["finish_reason"], "stop");
+  ASSERT_EQ(last["logprobs"]["content"].size(), 2u);
+  EXPECT_EQ(last["logprobs"]["content"][0]["logprob"], -0.25);
+  EXPECT_EQ(last["logprobs"]["content"][1]["logprob"], -0.125);
+}
+
 TEST(RenderChat, StreamWithoutUsageEndsWithFinishAndDone) {
   ChatRenderOptions o;
   o.identity = identity("chatcmpl-2", "m");
   auto r = make_chat_stream(std::move(o));
   std::string out = stream_all(*r, {
                                        tok(1, "Hi", -0.1f),
-                                       tok(2, "</s>", -0.01f, /*special=*/true, /*last=*/true),
+                                       // The engine's decoder skips a special
+                                       // token's own text: EOS carries "".
+                                       tok(2, "", -0.01f, /*special=*/true, /*last=*/true),
                                        fin(FinishReason::kLength, 2, 2, "Hi"),
                                    });
   const std::string head =
@@ -387,7 +429,7 @@ TEST(RenderCompletion, StreamInterleavesPromptsAndEndsWithDone) {
   r->on_event(1, tok(2, " b", -1.0f, false, true), out);
   r->on_event(1, fin(FinishReason::kStopSequence, 4, 1, " b"), out);
   EXPECT_FALSE(r->done());
-  r->on_event(0, tok(3, "</s>", -1.0f, true, true), out);
+  r->on_event(0, tok(3, "", -1.0f, true, true), out);
   r->on_event(0, fin(FinishReason::kEosToken, 2, 2, " a"), out);
   EXPECT_TRUE(r->done());
   const std::string head =
