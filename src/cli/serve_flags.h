@@ -29,7 +29,7 @@ struct ServeFlags {
   bool no_model = false;  // Kiln extension: serve the HTTP layer without a model (tests)
   // Network.
   std::string hostname = "0.0.0.0";
-  int port = 8080;
+  int port = 3000;  // TGI's launcher default; `make run` passes --port 8080
   int prometheus_port = 9000;
   std::string api_key;
   std::vector<std::string> cors_allow_origin;

@@ -17,7 +17,7 @@ def test_help_lists_tgi_flags_with_env_names():
                       ("--cors-allow-origin", "CORS_ALLOW_ORIGIN"), ("--served-model-name", "SERVED_MODEL_NAME")]:
         assert flag in r.stdout, flag
         assert f"Env:{env}" in r.stdout, env
-    assert "=8080" in r.stdout  # --port default
+    assert "=3000" in r.stdout  # --port default (TGI's)
     top = run_kiln("--help")
     assert top.returncode == 0 and "serve" in top.stdout
 
