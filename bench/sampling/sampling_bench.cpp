@@ -137,8 +137,7 @@ int main(int argc, char** argv) {
     kiln::sampling::SamplingState state(kiln::sampling::StateOptions{
         .sampling = params,
         .logprobs = {.top_n = cfg.top_n, .tokens = cfg.token_logprob},
-        .prompt = std::span<const int32_t>(history.data(), static_cast<size_t>(cfg.history)),
-        .stream = 0});
+        .prompt = std::span<const int32_t>(history.data(), static_cast<size_t>(cfg.history))});
     kiln::sampling::SampleOutput out;
     std::vector<double> passes;
     for (int rep = 0; rep < reps + 1; ++rep) {

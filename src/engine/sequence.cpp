@@ -1,6 +1,18 @@
 #include "engine/sequence.h"
 
+#include "sampling/rng.h"
+
 namespace kiln::engine {
+
+namespace {
+
+// Choice k samples with its own seed, the one its FinishedEvent reports.
+sampling::SamplingParams choice_sampling(sampling::SamplingParams p, int32_t choice) {
+  p.seed = sampling::choice_seed(p.seed, static_cast<uint32_t>(choice));
+  return p;
+}
+
+}  // namespace
 
 Sequence::Sequence(ActiveRequest& request, int32_t choice, const tokenizer::Tokenizer& tokenizer,
                    std::span<const int32_t> eos_ids)
@@ -10,10 +22,9 @@ Sequence::Sequence(ActiveRequest& request, int32_t choice, const tokenizer::Toke
       // refuses more (engine_impl.cpp, check_request).
       order_(request.id << 16 | static_cast<uint64_t>(choice)),
       tokens_(request.request.prompt),
-      sampling_({.sampling = request.request.sampling,
+      sampling_({.sampling = choice_sampling(request.request.sampling, choice),
                  .logprobs = request.request.logprobs,
-                 .prompt = request.request.prompt,
-                 .stream = static_cast<uint64_t>(choice)}),
+                 .prompt = request.request.prompt}),
       stop_(request.request.stop, eos_ids),
       decoder_(tokenizer) {
   // The prompt's last token gives the decoder its context, so the first

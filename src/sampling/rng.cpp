@@ -22,6 +22,14 @@ void mul_hi_lo(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
 
 Rng::Rng(uint64_t seed, uint64_t stream) : key_{seed, stream} {}
 
+uint64_t choice_seed(uint64_t seed, uint32_t choice) {
+  if (choice == 0) return seed;
+  uint64_t z = seed + choice * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 std::array<uint64_t, 4> Rng::block(std::array<uint64_t, 4> c, std::array<uint64_t, 2> k) {
   for (int r = 0; r < kRounds; ++r) {
     uint64_t hi0, lo0, hi1, lo1;

@@ -64,7 +64,7 @@ SamplingState::SamplingState(const StateOptions& options)
       sampling_(is_sampling(options.sampling)),
       track_history_(detail::needs_history(options.sampling)),
       process_(track_history_ || !options.sampling.logit_bias.empty()),
-      rng_(options.sampling.seed, options.stream) {
+      rng_(options.sampling.seed) {
   if (track_history_) history_.add_prompt(options.prompt);
 }
 

@@ -38,7 +38,6 @@ struct StateOptions {
   SamplingParams sampling;
   LogprobParams logprobs;
   std::span<const int32_t> prompt;  // read once for the penalties; not kept
-  uint64_t stream = 0;              // choice index: choice k draws from its own stream
 };
 
 // Everything sampling remembers about one sequence: its parameters, its

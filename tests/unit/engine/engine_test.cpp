@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine_test_util.h"
+#include "sampling/rng.h"
 
 namespace kiln::engine {
 namespace {
@@ -34,8 +35,13 @@ class EngineTest : public ::testing::Test {
     return e.ok() ? std::move(e).value() : nullptr;
   }
 
+  // Choice k of r is the solo run of r with choice k's seed (what its
+  // FinishedEvent reports, so a client can reproduce it).
   test::Reference reference(const GenerationRequest& r, int32_t choice = 0) {
-    return reference_generate(*m_.reference, r, m_.description->special.eos_ids, choice);
+    GenerationRequest solo = r;
+    solo.n = 1;
+    solo.sampling.seed = sampling::choice_seed(r.sampling.seed, static_cast<uint32_t>(choice));
+    return reference_generate(*m_.reference, solo, m_.description->special.eos_ids);
   }
 
   // Waits (bounded) until the engine has retired every request.
@@ -259,7 +265,7 @@ TEST_F(EngineTest, SecondRequestWithTheSameLongPrefixHitsThePrefixCache) {
   EXPECT_EQ(s2.kv_blocks_used, 0);
 }
 
-TEST_F(EngineTest, ChoicesShareThePromptAndEachHasItsOwnStream) {
+TEST_F(EngineTest, ChoicesShareThePromptAndEachHasItsOwnSeed) {
   auto engine = make({.max_batch_total_tokens = 4096, .prefix_caching = false});
   std::mt19937 rng(13);
   auto r = sampled_request(random_prompt(rng, n_vocab(), 100), 20, 4242);
@@ -269,7 +275,6 @@ TEST_F(EngineTest, ChoicesShareThePromptAndEachHasItsOwnStream) {
   for (int k = 0; k < 4; ++k) {
     EXPECT_EQ(got.choices[k].ids, reference(r, k).ids) << "choice " << k;
     EXPECT_EQ(got.choices[k].finished->choice, k);
-    EXPECT_EQ(got.choices[k].finished->seed, 4242u);
   }
   EXPECT_NE(got.choices[0].ids, got.choices[1].ids);
   EXPECT_NE(got.choices[2].ids, got.choices[3].ids);
@@ -279,6 +284,16 @@ TEST_F(EngineTest, ChoicesShareThePromptAndEachHasItsOwnStream) {
   const EngineStats s = settle(*engine);
   EXPECT_EQ(s.prefill_tokens, 100 + 3 * (4 + 1));
   EXPECT_EQ(s.kv_blocks_used, 0);
+  // Choice 0 keeps the request's seed; the others report their own, and the
+  // request sent again with that seed gives the same tokens.
+  for (int k = 0; k < 4; ++k) {
+    const uint64_t seed = got.choices[k].finished->seed;
+    EXPECT_EQ(seed == 4242u, k == 0) << k;
+    GenerationRequest again = r;
+    again.n = 1;
+    again.sampling.seed = seed;
+    EXPECT_EQ(collect(*engine->submit(again)).choices[0].ids, got.choices[k].ids) << k;
+  }
 }
 
 TEST_F(EngineTest, PrefillLogprobsMatchTheRawLogitsOfTheWholePrompt) {

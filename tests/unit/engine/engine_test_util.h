@@ -109,9 +109,9 @@ struct Reference {
   sampling::StopReason reason = sampling::StopReason::kNone;
 };
 
-// The solo reference for choice `choice` of `request` (see the top comment).
+// The solo reference of `request` (its choice 0; see the top comment).
 inline Reference reference_generate(model::Model& m, const GenerationRequest& request,
-                                    std::span<const int32_t> eos_ids, int32_t choice = 0) {
+                                    std::span<const int32_t> eos_ids) {
   const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
   int32_t cap = request.stop.max_new_tokens;
   if (cap <= 0 || cap > m.n_ctx() - n_prompt) cap = static_cast<int32_t>(m.n_ctx() - n_prompt);
@@ -121,10 +121,8 @@ inline Reference reference_generate(model::Model& m, const GenerationRequest& re
   {
     model::KvSequence seq(*kv);
     EXPECT_TRUE(seq.reserve(n_prompt + cap));
-    sampling::SamplingState state({.sampling = request.sampling,
-                                   .logprobs = request.logprobs,
-                                   .prompt = request.prompt,
-                                   .stream = static_cast<uint64_t>(choice)});
+    sampling::SamplingState state(
+        {.sampling = request.sampling, .logprobs = request.logprobs, .prompt = request.prompt});
     sampling::StopParams stop_params = request.stop;
     stop_params.max_new_tokens = cap;
     stop_params.stop.clear();  // token-level reference: stop strings are checked on text

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "goldens.h"
+#include "sampling/rng.h"
 #include "sampling/vec_math.h"
 
 namespace kiln::sampling {
@@ -17,10 +18,9 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-SamplingState make_state(const SamplingParams& p, int32_t top_n = 0, uint64_t stream = 0,
+SamplingState make_state(const SamplingParams& p, int32_t top_n = 0,
                          std::span<const int32_t> prompt = {}) {
-  return SamplingState(StateOptions{
-      .sampling = p, .logprobs = {.top_n = top_n}, .prompt = prompt, .stream = stream});
+  return SamplingState(StateOptions{.sampling = p, .logprobs = {.top_n = top_n}, .prompt = prompt});
 }
 
 // Samples `steps` tokens for one state from a fresh copy of `row` each step.
@@ -196,8 +196,8 @@ TEST(SamplingSamplerTest, SameSeedSameTokensDifferentSeedsDiffer) {
     p.seed = 1235;
     auto c = make_state(p);
     EXPECT_NE(ta, run(s1, c, row, 200));
-    p.seed = 1234;
-    auto d = make_state(p, 0, /*stream=*/1);  // second choice of the same request
+    p.seed = choice_seed(1234, 1);  // second choice of the same request
+    auto d = make_state(p);
     EXPECT_NE(ta, run(s1, d, row, 200));
   }
 }
@@ -244,7 +244,7 @@ TEST(SamplingSamplerTest, RepetitionPenaltyChangesTheGreedyChoice) {
   SamplingParams p;
   p.repetition_penalty = 2.0f;
   const std::vector<int32_t> prompt = {0};
-  auto state = make_state(p, 0, 0, prompt);
+  auto state = make_state(p, 0, prompt);
   Sampler sampler;
   // Token 0 (3.0 -> 1.5 after the penalty) loses to token 1 (2.0); then 1 is
   // penalised too (2.0 -> 1.0), and 0 (1.5) beats it and 2 (1.2).
