@@ -121,7 +121,8 @@ class GenerateCollector final : public ResponseCollector {
     }
     d["prefill"] = std::move(prefill);
     Json tokens = Json::array();
-    for (const auto& t : c.tokens) tokens.push_back(token_json(t.id, t.text, t.logprob, t.special));
+    for (const auto& t : c.tokens)
+      tokens.push_back(token_json(t.id, t.text + t.special_text, t.logprob, t.special));
     d["tokens"] = std::move(tokens);
     if (request_.top_n_tokens > 0) {
       Json top = Json::array();
@@ -189,7 +190,8 @@ class GenerateStream final : public StreamRenderer {
   Json stream_json(const engine::TokenEvent& t, Json generated_text, Json details) const {
     Json e = Json::object();
     e["index"] = index_;
-    e["token"] = token_json(t.id, t.text, t.logprob, t.special);
+    // As TGI: a special token shows its own text after any text it released.
+    e["token"] = token_json(t.id, t.text + t.special_text, t.logprob, t.special);
     if (!t.top.empty()) e["top_tokens"] = top_tokens_json(t.top);
     e["generated_text"] = std::move(generated_text);
     e["details"] = std::move(details);

@@ -200,6 +200,8 @@ void EngineImpl::emit(Sequence& seq, const sampling::SampleOutput& out) {
   event.id = out.token;
   event.logprob = out.logprob;
   event.special = tokenizer_->is_special(out.token);
+  if (event.special)
+    event.special_text = tokenizer_->decode(std::span<const int32_t>(&out.token, 1), false);
   event.top.reserve(out.top.size());
   for (const auto& t : out.top) {
     event.top.push_back({.id = t.id,

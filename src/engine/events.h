@@ -26,12 +26,15 @@ struct TopToken {
 
 // One generated token of one choice.
 struct TokenEvent {
-  int32_t choice = 0;       // which of the request's n outputs
+  int32_t choice = 0;  // which of the request's n outputs
   int32_t id = 0;
-  std::string text;         // text this token adds (may be "" while a UTF-8
-                            // character or a possible stop string is held back)
+  std::string text;  // text this token adds (may be "" while a UTF-8
+                     // character or a possible stop string is held back);
+                     // a special token adds only text released at the end
   float logprob = 0.0f;
   bool special = false;
+  std::string special_text;   // a special token's own text ("</s>"), never part of
+                              // the generated text; native routes show it (§3.4)
   std::vector<TopToken> top;  // top_n alternatives, most likely first
   // The choice's final token: its FinishedEvent follows. Native streams render
   // this token together with the final details (contract §3.4), so the
@@ -58,10 +61,10 @@ struct FinishedEvent {
   int32_t choice = 0;
   FinishReason reason = FinishReason::kLength;
   int32_t prompt_tokens = 0;
-  int32_t generated_tokens = 0;   // EOS included
+  int32_t generated_tokens = 0;  // EOS included
   uint64_t seed = 0;
-  bool sampled = false;           // seed is reported only when sampling
-  std::string text;               // full generated text of this choice
+  bool sampled = false;               // seed is reported only when sampling
+  std::string text;                   // full generated text of this choice
   std::vector<PrefillToken> prefill;  // filled only when requested
   Timings timings;
 };

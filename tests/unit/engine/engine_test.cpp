@@ -167,6 +167,25 @@ TEST_F(EngineTest, SameSeedUnderConcurrentLoadIncludingSeveralChoices) {
             s.next_size.count);
 }
 
+// A special token's own text travels beside the generated text: the EOS
+// event adds nothing to the text, and carries "</s>" (the tokenizer's string
+// for id 2) for the native routes to show, as TGI does.
+TEST_F(EngineTest, EosEventCarriesItsOwnTextApart) {
+  auto engine = make({.max_batch_total_tokens = 4096});
+  std::mt19937 rng(37);
+  auto r = greedy_request(random_prompt(rng, n_vocab(), 12), 5);
+  r.stop.ignore_eos = false;
+  r.sampling.logit_bias = {{2, 100.0f}};  // EOS first
+  auto got = collect(*engine->submit(r));
+  ASSERT_TRUE(got.complete());
+  EXPECT_EQ(got.choices[0].ids, std::vector<int32_t>{2});
+  EXPECT_EQ(got.choices[0].streamed, "");
+  EXPECT_EQ(got.choices[0].finished->reason, FinishReason::kEosToken);
+  ASSERT_EQ(got.choices[0].tokens.size(), 1u);
+  EXPECT_TRUE(got.choices[0].tokens[0].special);
+  EXPECT_EQ(got.choices[0].tokens[0].special_text, "</s>");
+}
+
 TEST_F(EngineTest, RequestJoiningARunningBatchCountsAsConcat) {
   auto engine = make({.max_batch_total_tokens = 4096});
   std::mt19937 rng(31);
