@@ -78,7 +78,7 @@ void fuzz_row(const uint8_t* data, size_t size) {
   std::memcpy(row.data(), data + 8, n * sizeof(float));
   const std::vector<int32_t> prompt = {0, static_cast<int32_t>(n) + 5, -3};
   kiln::sampling::SamplingState state(
-      {.sampling = p, .logprobs = {.top_n = data[6] % 4}, .prompt = prompt, .stream = 0});
+      {.sampling = p, .logprobs = {.top_n = data[6] % 4}, .prompt = prompt});
   kiln::sampling::Sampler sampler;
   kiln::sampling::SampleOutput out;
   for (int step = 0; step < 2; ++step) {
