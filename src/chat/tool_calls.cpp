@@ -238,12 +238,7 @@ void ToolCallStreamParser::feed_forced(std::string_view text, ToolCallOutput& ou
     } else if (forced_ == Forced::kArgs) {
       if (in_string_) {
         args.push_back(c);
-        if (escape_)
-          escape_ = false;
-        else if (c == '\\')
-          escape_ = true;
-        else if (c == '"')
-          in_string_ = false;
+        string_char(c);
         continue;
       }
       if (is_ws(c)) continue;
@@ -263,6 +258,16 @@ void ToolCallStreamParser::feed_forced(std::string_view text, ToolCallOutput& ou
     piece.arguments = std::move(args);
     out.calls.push_back(std::move(piece));
   }
+}
+
+// One character inside a JSON string: tracks escapes and the closing quote.
+void ToolCallStreamParser::string_char(char c) {
+  if (escape_)
+    escape_ = false;
+  else if (c == '\\')
+    escape_ = true;
+  else if (c == '"')
+    in_string_ = false;
 }
 
 void ToolCallStreamParser::finish(ToolCallOutput& out) {
@@ -396,12 +401,7 @@ bool ToolCallStreamParser::step_json(bool at_end, ToolCallOutput& out) {
       continue;
     }
     if (in_string_) {
-      if (escape_)
-        escape_ = false;
-      else if (c == '\\')
-        escape_ = true;
-      else if (c == '"')
-        in_string_ = false;
+      string_char(c);
       continue;
     }
     if (c == '"') {

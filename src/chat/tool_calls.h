@@ -91,6 +91,7 @@ class ToolCallStreamParser {
   bool step_text(bool at_end, ToolCallOutput& out);
   bool step_block(bool at_end, ToolCallOutput& out);
   bool step_json(bool at_end, ToolCallOutput& out);
+  void string_char(char c);
   void emit_text(std::string_view text, ToolCallOutput& out);
   // Parses a payload into calls; false (nothing emitted) if it is not one.
   bool emit_calls(std::string_view payload, bool marked, ToolCallOutput& out);
